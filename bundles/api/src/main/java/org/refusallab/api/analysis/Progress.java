@@ -1,0 +1,18 @@
+package org.refusallab.api.analysis;
+
+/** A console progress bar for long work. */
+public interface Progress {
+
+    /** Starts a task of {@code total} steps. */
+    void start(String task, long total);
+
+    void step(long n);
+
+    void done();
+
+    Progress NONE = new Progress() {
+        public void start(String task, long total) { }
+        public void step(long n) { }
+        public void done() { }
+    };
+}
