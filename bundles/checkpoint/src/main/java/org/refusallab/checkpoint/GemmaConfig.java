@@ -1,4 +1,4 @@
-package org.refusallab.engine;
+package org.refusallab.checkpoint;
 
 /**
  * The shapes and constants of a Gemma 1 checkpoint, read from Hugging Face's config.json.
