@@ -1,0 +1,293 @@
+package org.refusallab.engine;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.autodiff.samediff.SameDiff;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.eigen.Eigen;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.refusallab.api.model.ForwardRequest;
+import org.refusallab.api.model.ForwardResult;
+import org.refusallab.api.model.GenerationRequest;
+import org.refusallab.api.model.HookedModel;
+import org.refusallab.api.model.Intervention;
+import org.refusallab.api.model.ModelInfo;
+import org.refusallab.api.model.Tensor;
+import org.refusallab.api.model.TextTokenizer;
+import org.refusallab.checkpoint.GemmaConfig;
+import org.refusallab.checkpoint.LoadedCheckpoint;
+import org.refusallab.engine.graph.GemmaGraph;
+import org.refusallab.engine.graph.HookListener;
+import org.refusallab.engine.graph.HookPoints;
+
+/**
+ * A loaded Gemma checkpoint behind the {@link HookedModel} service: pads batches on the left, builds the attention
+ * bias and position ids, runs the SameDiff graph with a one-call {@link HookListener}, and decodes greedily.
+ * Calls are serialised: the graph's array holders are not safe for concurrent use.
+ */
+public final class GemmaModel implements HookedModel, AutoCloseable {
+
+    /** Additive attention bias for masked keys: finite so a fully masked (padding) query row stays NaN-free. */
+    static final float MASKED = -1e9f;
+
+    private final GemmaConfig config;
+    private final Map<String, INDArray> weights;
+    private final TextTokenizer tokenizer;
+    private final ModelInfo info;
+    private final Map<GemmaGraph.Variant, SameDiff> graphs = new HashMap<>();
+    private final Set<String> hookNames;
+    private INDArray[] unembeddingEigen; // lazily: singular values, right singular vectors
+
+    public GemmaModel(LoadedCheckpoint checkpoint, TextTokenizer tokenizer) {
+        this.config = checkpoint.config();
+        this.weights = checkpoint.weights();
+        this.tokenizer = tokenizer;
+        this.hookNames = new LinkedHashSet<>(HookPoints.all(config.numLayers()));
+        this.info = new ModelInfo(String.valueOf(checkpoint.dir()), config.modelType(), config.numLayers(), config.numHeads(),
+                config.numKvHeads(), config.hiddenSize(), config.headDim(), config.intermediateSize(), config.vocabSize(),
+                checkpoint.storedDtype(), "float32", config.gelu() == GemmaConfig.Gelu.EXACT ? "exact (erf)" : "tanh approximation",
+                config.ropeTheta(), config.rmsNormEps());
+    }
+
+    public GemmaConfig config() {
+        return config;
+    }
+
+    public Map<String, INDArray> weights() {
+        return weights;
+    }
+
+    @Override
+    public ModelInfo info() {
+        return info;
+    }
+
+    @Override
+    public TextTokenizer tokenizer() {
+        if (tokenizer == null) throw new IllegalStateException("checkpoint " + info.checkpoint() + " has no tokenizer.json");
+        return tokenizer;
+    }
+
+    /** A left-padded batch: ids, mask, position ids, and each row's padding. */
+    record Batch(int[][] ids, int[][] mask, int[] padding, int length) {
+
+        static Batch of(List<int[]> seqs, int padId, int vocab) {
+            int len = 0;
+            for (int r = 0; r < seqs.size(); r++) {
+                int[] s = seqs.get(r);
+                if (s == null || s.length == 0) throw new IllegalArgumentException("row " + r + " of the batch has no tokens");
+                for (int id : s) {
+                    // An id outside the vocabulary would crash the JVM inside the native gather.
+                    if (id < 0 || id >= vocab) throw new IllegalArgumentException("token id " + id + " in row " + r + " is outside the vocabulary [0, " + vocab + ")");
+                }
+                len = Math.max(len, s.length);
+            }
+            int[][] ids = new int[seqs.size()][len], mask = new int[seqs.size()][len];
+            int[] padding = new int[seqs.size()];
+            for (int r = 0; r < seqs.size(); r++) {
+                int[] s = seqs.get(r);
+                padding[r] = len - s.length;
+                Arrays.fill(ids[r], 0, padding[r], padId);
+                System.arraycopy(s, 0, ids[r], padding[r], s.length);
+                Arrays.fill(mask[r], padding[r], len, 1);
+            }
+            return new Batch(ids, mask, padding, len);
+        }
+
+        Map<String, INDArray> placeholders() {
+            int b = ids.length;
+            int[][] pos = new int[b][length];
+            float[] bias = new float[b * length * length];
+            for (int r = 0; r < b; r++) {
+                int count = 0;
+                for (int p = 0; p < length; p++) {
+                    count += mask[r][p];
+                    pos[r][p] = Math.max(count - 1, 0); // cumsum(mask) - 1, as transformers
+                    for (int k = 0; k < length; k++) {
+                        boolean visible = k <= p && mask[r][k] == 1;
+                        bias[(r * length + p) * length + k] = visible ? 0f : MASKED;
+                    }
+                }
+            }
+            Map<String, INDArray> ph = new HashMap<>();
+            ph.put(GemmaGraph.INPUT_IDS, Nd4j.createFromArray(ids));
+            ph.put(GemmaGraph.POSITION_IDS, Nd4j.createFromArray(pos));
+            ph.put(GemmaGraph.ATTENTION_BIAS, Nd4j.create(bias, new long[] {b, 1, length, length}, 'c'));
+            ph.put(GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {length - 1}));
+            return ph;
+        }
+    }
+
+    @Override
+    public synchronized ForwardResult run(ForwardRequest request) {
+        Set<String> cacheHooks = HookPoints.expand(request.cacheHooks(), config.numLayers());
+        for (Intervention iv : request.interventions()) {
+            if (!hookNames.contains(iv.hook())) throw new IllegalArgumentException("intervention at unknown hook point '" + iv.hook() + "'");
+        }
+        Batch batch = Batch.of(request.tokens(), config.padTokenId(), config.vocabSize());
+        boolean perHead = cacheHooks.stream().anyMatch(h -> h.endsWith("attn.hook_result"))
+                || request.interventions().stream().anyMatch(iv -> iv.hook().endsWith("attn.hook_result"));
+        SameDiff sd = graph(new GemmaGraph.Variant(perHead, false));
+        HookListener listener = new HookListener(request.interventions(), cacheHooks);
+        List<String> outputs = new ArrayList<>(List.of(GemmaGraph.LAST_LOGITS));
+        if (cacheHooks.contains(GemmaGraph.LOGITS) || listener.interventionHooks().contains(GemmaGraph.LOGITS)) outputs.add(GemmaGraph.LOGITS);
+        Map<String, INDArray> out = sd.output(batch.placeholders(), List.of(listener), outputs.toArray(new String[0]));
+        Map<String, Tensor> cache = new LinkedHashMap<>();
+        for (String h : cacheHooks) {
+            INDArray a = listener.cache().get(h);
+            if (a == null && h.equals(GemmaGraph.LOGITS)) a = out.get(GemmaGraph.LOGITS);
+            if (a == null) throw new IllegalStateException("hook " + h + " did not run in this forward");
+            cache.put(h, toTensor(a));
+        }
+        return new ForwardResult(toTensor(out.get(GemmaGraph.LAST_LOGITS)), cache, batch.padding(), batch.length());
+    }
+
+    /** Full-sequence logits [batch, pos, vocab] and any hooks: for checks against reference implementations. */
+    public synchronized Map<String, INDArray> runRaw(List<int[]> tokens, Set<String> hooks, List<Intervention> interventions) {
+        Set<String> cacheHooks = HookPoints.expand(hooks, config.numLayers());
+        Batch batch = Batch.of(tokens, config.padTokenId(), config.vocabSize());
+        boolean perHead = cacheHooks.stream().anyMatch(h -> h.endsWith("attn.hook_result"));
+        HookListener listener = new HookListener(interventions, cacheHooks);
+        Map<String, INDArray> out = graph(new GemmaGraph.Variant(perHead, false))
+                .output(batch.placeholders(), List.of(listener), GemmaGraph.LOGITS);
+        Map<String, INDArray> all = new LinkedHashMap<>(listener.cache());
+        all.put(GemmaGraph.LOGITS, out.get(GemmaGraph.LOGITS));
+        return all;
+    }
+
+    @Override
+    public List<int[]> generate(GenerationRequest request) {
+        Set<Integer> stops = new LinkedHashSet<>();
+        stops.add(config.eosTokenId());
+        if (tokenizer != null) {
+            try {
+                stops.add(tokenizer.tokenId("<end_of_turn>"));
+            } catch (IllegalArgumentException noChatTokens) {
+                // a tokenizer without Gemma's chat tokens stops at eos only
+            }
+        }
+        return generate(request, stops);
+    }
+
+    /** Greedy decoding, a full forward per step; ties go to the lowest id, like torch.argmax. */
+    public List<int[]> generate(GenerationRequest request, Set<Integer> stopIds) {
+        int b = request.prompts().size();
+        List<int[]> seqs = new ArrayList<>(request.prompts());
+        List<List<Integer>> produced = new ArrayList<>();
+        boolean[] done = new boolean[b];
+        for (int r = 0; r < b; r++) produced.add(new ArrayList<>());
+        for (int step = 0; step < request.maxNewTokens(); step++) {
+            ForwardResult fr = run(new ForwardRequest(seqs, Set.of(), request.interventions()));
+            boolean allDone = true;
+            for (int r = 0; r < b; r++) {
+                int next = argmax(fr.lastLogits().row(r));
+                int[] s = seqs.get(r);
+                int[] grown = Arrays.copyOf(s, s.length + 1);
+                grown[s.length] = next;
+                seqs.set(r, grown);
+                if (!done[r]) {
+                    if (stopIds.contains(next)) done[r] = true;
+                    else produced.get(r).add(next);
+                }
+                allDone &= done[r];
+            }
+            if (allDone) break;
+        }
+        List<int[]> out = new ArrayList<>();
+        for (List<Integer> p : produced) out.add(p.stream().mapToInt(Integer::intValue).toArray());
+        return out;
+    }
+
+    static int argmax(float[] v) {
+        int best = 0;
+        for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+        return best;
+    }
+
+    private SameDiff graph(GemmaGraph.Variant variant) {
+        return graphs.computeIfAbsent(variant, v -> GemmaGraph.build(config, weights, v));
+    }
+
+    private INDArray embedding() {
+        return weights.get("model.embed_tokens.weight");
+    }
+
+    @Override
+    public Tensor unembeddingRows(int[] tokenIds) {
+        for (int id : tokenIds) {
+            if (id < 0 || id >= config.vocabSize()) throw new IllegalArgumentException("token id " + id + " outside the vocabulary");
+        }
+        return toTensor(embedding().getRows(tokenIds));
+    }
+
+    @Override
+    public float[] unembeddingMeanExcept(int[] tokenIds) {
+        INDArray sum = Nd4j.zeros(DataType.DOUBLE, config.hiddenSize());
+        int v = config.vocabSize(), chunk = 8192;
+        for (int start = 0; start < v; start += chunk) { // in double, a chunk at a time (W_U is 2 GB for gemma-2b)
+            sum.addi(embedding().get(NDArrayIndex.interval(start, Math.min(v, start + chunk)), NDArrayIndex.all()).castTo(DataType.DOUBLE).sum(0));
+        }
+        Set<Integer> seen = new LinkedHashSet<>();
+        for (int id : tokenIds) if (seen.add(id)) sum.subi(embedding().getRow(id).castTo(DataType.DOUBLE));
+        return sum.divi(config.vocabSize() - seen.size()).castTo(DataType.FLOAT).toFloatVector();
+    }
+
+    @Override
+    public float[] unembeddingCosines(float[] direction) {
+        INDArray dir = Nd4j.createFromArray(direction).reshape(direction.length, 1);
+        INDArray dots = embedding().mmul(dir).reshape(config.vocabSize()); // [vocab]
+        INDArray norms = embedding().norm2(1).reshape(config.vocabSize());
+        return dots.divi(norms).divi(dir.norm2Number().doubleValue()).toFloatVector();
+    }
+
+    @Override
+    public synchronized Tensor unembeddingSingularValues() {
+        return toTensor(unembeddingEigen()[0]);
+    }
+
+    @Override
+    public synchronized Tensor unembeddingRightSingularVectors() {
+        return toTensor(unembeddingEigen()[1]);
+    }
+
+    /**
+     * Singular values of W_U [vocab, d_model] from the eigen-decomposition of its Gram matrix W_U^T W_U [d, d],
+     * accumulated in double over row chunks (W_U itself is too large to decompose or to copy to double at once).
+     */
+    private INDArray[] unembeddingEigen() {
+        if (unembeddingEigen == null) {
+            int d = config.hiddenSize(), v = config.vocabSize(), chunk = 8192;
+            INDArray gram = Nd4j.zeros(DataType.DOUBLE, d, d);
+            for (int start = 0; start < v; start += chunk) {
+                INDArray rows = embedding().get(NDArrayIndex.interval(start, Math.min(v, start + chunk)), NDArrayIndex.all()).castTo(DataType.DOUBLE);
+                gram.addi(rows.transpose().mmul(rows));
+            }
+            INDArray eigenvalues = Eigen.symmetricGeneralizedEigenvalues(gram, true); // ascending; gram now holds vectors
+            int[] order = new int[d];
+            for (int i = 0; i < d; i++) order[i] = d - 1 - i; // descending
+            INDArray values = Nd4j.create(DataType.DOUBLE, d);
+            for (int i = 0; i < d; i++) values.putScalar(i, Math.sqrt(Math.max(0, eigenvalues.getDouble(order[i]))));
+            INDArray vectors = gram.getColumns(order);
+            unembeddingEigen = new INDArray[] {values.castTo(DataType.FLOAT), vectors.castTo(DataType.FLOAT)};
+        }
+        return unembeddingEigen;
+    }
+
+    static Tensor toTensor(INDArray a) {
+        INDArray c = a.dataType() == DataType.FLOAT && a.ordering() == 'c' && !a.isView() ? a : a.castTo(DataType.FLOAT).dup('c');
+        return new Tensor(c.shape(), c.data().asFloat());
+    }
+
+    @Override
+    public synchronized void close() {
+        graphs.clear();
+    }
+}
