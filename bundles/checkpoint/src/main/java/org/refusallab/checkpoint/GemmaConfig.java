@@ -27,6 +27,11 @@ public record GemmaConfig(String modelType, int vocabSize, int hiddenSize, int i
                 headDim, rmsNormEps, ropeTheta, g, torchDtype, bosTokenId, eosTokenId, padTokenId, maxPositionEmbeddings);
     }
 
+    public GemmaConfig withTorchDtype(String dtype) {
+        return new GemmaConfig(modelType, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
+                headDim, rmsNormEps, ropeTheta, gelu, dtype, bosTokenId, eosTokenId, padTokenId, maxPositionEmbeddings);
+    }
+
     /** gemma-2b's shapes (google/gemma-2b-it), for benchmarks with random weights. */
     public static GemmaConfig gemma2b() {
         return new GemmaConfig("gemma", 256000, 2048, 16384, 18, 8, 1, 256, 1e-6, 10000.0, Gelu.TANH, "bfloat16", 2, 1, 0, 8192);
