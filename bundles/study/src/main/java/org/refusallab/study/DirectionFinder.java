@@ -64,7 +64,7 @@ public final class DirectionFinder {
         return sum;
     }
 
-    /** One candidate's scores; {@code passes} says whether it survived every filter. */
+    /** One candidate's scores (NaN where not scored: pruned layers, all-zero differences); {@code passes}: survived every filter. */
     public record Candidate(int layer, int position, double bypass, double induce, double kl, boolean prunedLayer, boolean passes) { }
 
     public record Selection(RefusalDirection direction, List<Candidate> candidates) { }
@@ -86,7 +86,13 @@ public final class DirectionFinder {
         // one row per (candidate, task, prompt): ablation on harmful, ablation on harmless, addition on harmless
         record Row(int candidate, int task, int prompt) { }
         List<int[]> cand = new ArrayList<>();
-        for (int l = 0; l < maxLayer; l++) for (int j = 0; j < k; j++) cand.add(new int[] {l, j - k});
+        List<int[]> zero = new ArrayList<>();
+        for (int l = 0; l < maxLayer; l++) {
+            for (int j = 0; j < k; j++) {
+                // at layer 0 the post-instruction tokens are the same template tokens in every prompt: no direction
+                if (norm(diffs.values()[l][j]) == 0) zero.add(new int[] {l, j - k}); else cand.add(new int[] {l, j - k});
+            }
+        }
         List<Row> rows = new ArrayList<>();
         List<int[]> tokens = new ArrayList<>();
         for (int c = 0; c < cand.size(); c++) {
@@ -127,6 +133,7 @@ public final class DirectionFinder {
             out.add(cd);
             if (passes && (best == null || cd.bypass() < best.bypass())) best = cd;
         }
+        for (int[] z : zero) out.add(new Candidate(z[0], z[1], Double.NaN, Double.NaN, Double.NaN, false, false));
         for (int l = maxLayer; l < nLayers; l++) {
             for (int j = 0; j < k; j++) out.add(new Candidate(l, j - k, Double.NaN, Double.NaN, Double.NaN, true, false));
         }
@@ -137,6 +144,12 @@ public final class DirectionFinder {
         RefusalDirection dir = new RefusalDirection(best.layer(), best.position(), diffs.vector(best.layer(), best.position()),
                 "selected: lowest bypass score " + String.format("%.3f", best.bypass()) + " (" + metric.kind() + ")");
         return new Selection(dir, out);
+    }
+
+    private static double norm(double[] v) {
+        double s = 0;
+        for (double x : v) s += x * x;
+        return Math.sqrt(s);
     }
 
     static int[] toArray(List<Integer> xs) {
