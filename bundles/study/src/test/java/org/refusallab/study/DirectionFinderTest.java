@@ -71,6 +71,10 @@ class DirectionFinderTest {
         int maxLayer = (int) (n * 0.8);
         DirectionFinder.Candidate best = null;
         for (var c : sel.candidates()) {
+            if (c.passes() && (best == null || c.bypass() < best.bypass())) best = c;
+        }
+        int checked = 0;
+        for (var c : sel.candidates()) {
             if (c.layer() >= maxLayer) {
                 assertTrue(c.prunedLayer() && !c.passes());
                 continue;
@@ -80,6 +84,9 @@ class DirectionFinderTest {
                 assertTrue(Double.isNaN(c.bypass()) && !c.passes(), c.toString());
                 continue;
             }
+            // recompute a sample of candidates independently (each needs 13 unbatched reference forwards)
+            if (c.position() != -1 && c.position() != -3 && c != best) continue;
+            checked++;
             float[] v = diffs.vector(c.layer(), c.position());
             double bypass = 0, induce = 0, kl = 0;
             for (int[] t : chat(harmful)) bypass += metricOf(m.lastLogits(t, Interventions.directionalAblation(n, v, null)), token) / harmful.size();
@@ -94,8 +101,8 @@ class DirectionFinderTest {
             assertEquals(kl, c.kl(), 1e-5 + 1e-4 * kl, "kl " + c);
             boolean passes = induce > 0 && kl < klBound;
             assertEquals(passes, c.passes(), c.toString());
-            if (passes && (best == null || bypass < best.bypass())) best = c;
         }
+        assertTrue(checked >= 4, "checked " + checked);
         assertNotNull(best, "test setup: some candidate should pass");
         assertEquals(best.layer(), sel.direction().layer());
         assertEquals(best.position(), sel.direction().position());
