@@ -63,6 +63,21 @@ public record ReferenceRun(Map<String, DTensor> cache, int[][] attentionMask, in
         return scanRealPositions(hookName, ref, null);
     }
 
+    /**
+     * For every hook of another implementation's cache (an engine's {@code ForwardResult.cache()}, say): the largest
+     * difference at real positions divided by the reference's largest |value| there (the absolute difference where
+     * that is 0). The scale is per tensor, so "1e-4" reads as "1e-4 of the tensor's largest entry".
+     */
+    public Map<String, Double> relativeErrors(Map<String, Tensor> other) {
+        Map<String, Double> errors = new java.util.TreeMap<>();
+        other.forEach((name, t) -> {
+            double scale = maxAbsAtRealPositions(name);
+            double diff = maxAbsDiffAtRealPositions(name, t);
+            errors.put(name, scale == 0 ? diff : diff / scale);
+        });
+        return errors;
+    }
+
     private double scanRealPositions(String hookName, DTensor ref, DTensor other) {
         boolean perQuery = HookLayout.of(hookName).positionAxis() == 2;
         boolean scores = hookName.endsWith("attn.hook_attn_scores");

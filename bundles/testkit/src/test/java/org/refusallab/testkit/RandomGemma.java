@@ -26,11 +26,11 @@ final class RandomGemma {
             w.put(p + "self_attn.q_proj.weight", gaussian(rnd, q * d, 0.4));
             w.put(p + "self_attn.k_proj.weight", gaussian(rnd, kv * d, 0.4));
             w.put(p + "self_attn.v_proj.weight", gaussian(rnd, kv * d, 0.3));
-            w.put(p + "self_attn.o_proj.weight", gaussian(rnd, d * q, 0.3));
+            w.put(p + "self_attn.o_proj.weight", gaussian(rnd, d * q, 1.0));
             w.put(p + "post_attention_layernorm.weight", gaussian(rnd, d, 0.3));
             w.put(p + "mlp.gate_proj.weight", gaussian(rnd, mlp * d, 0.3));
             w.put(p + "mlp.up_proj.weight", gaussian(rnd, mlp * d, 0.3));
-            w.put(p + "mlp.down_proj.weight", gaussian(rnd, d * mlp, 0.2));
+            w.put(p + "mlp.down_proj.weight", gaussian(rnd, d * mlp, 1.0));
         }
         w.put("model.norm.weight", gaussian(rnd, d, 0.3));
         return w;
