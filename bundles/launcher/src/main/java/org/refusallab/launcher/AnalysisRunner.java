@@ -1,0 +1,354 @@
+package org.refusallab.launcher;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.Dictionary;
+import java.util.Enumeration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
+import org.osgi.framework.Version;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
+import org.osgi.util.tracker.ServiceTracker;
+import org.refusallab.api.analysis.Analysis;
+import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.analysis.Progress;
+import org.refusallab.api.model.HookedModel;
+import org.refusallab.api.result.AnalysisResult;
+import org.refusallab.report.Report;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds the Analysis services in the framework, picks one per id, and runs them one at a time in report order, each
+ * on its own thread with a timeout, so a throwing, hanging or malformed analysis becomes a failed section and the
+ * others still run. Keeps the latest section of every analysis for publishing.
+ *
+ * <p>Two services with the same id: the winner has the highest {@code service.ranking}, then the highest bundle
+ * version, then the highest bundle id (the most recently installed, so a jar dropped into the deploy folder beats a
+ * built-in copy of the same version). The others are named in the report's problems.
+ */
+public final class AnalysisRunner implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(AnalysisRunner.class);
+    public static final String PID_PREFIX = "refusallab.analysis.";
+    private static final String ID = "[a-z0-9][a-z0-9-]*";
+
+    /** Makes the progress display of one analysis. */
+    public interface ProgressFactory {
+        Progress create(String analysisId);
+    }
+
+    /** One Analysis service as found in the registry. */
+    public record Candidate(ServiceReference<Analysis> ref, Analysis analysis, String id, String title, int order,
+                            int ranking, Version version, long bundleId, String bundle, long serviceId) {
+        String describe() {
+            return bundle + " " + version + " (bundle " + bundleId + ")";
+        }
+    }
+
+    /** The winner of every id in report order, and what was wrong on the way. */
+    public record Resolution(List<Candidate> winners, List<String> problems) {
+        public Candidate winner(String id) {
+            return winners.stream().filter(c -> c.id().equals(id)).findFirst().orElse(null);
+        }
+    }
+
+    static final Comparator<Candidate> PREFERENCE = Comparator.comparingInt(Candidate::ranking)
+            .thenComparing(Candidate::version)
+            .thenComparingLong(Candidate::bundleId)
+            .reversed();
+
+    private final BundleContext context;
+    private final StudyConfig study;
+    private final Path configDir;
+    private final Duration defaultTimeout;
+    private final ProgressFactory progress;
+    private final ServiceTracker<Analysis, Analysis> analyses;
+    private final ServiceTracker<HookedModel, HookedModel> models;
+    private final ServiceTracker<ConfigurationAdmin, ConfigurationAdmin> configAdmin;
+    private final Map<String, Object> shared = new ConcurrentHashMap<>();
+    private final Map<String, Report.Section> sections = new ConcurrentHashMap<>();
+    private final Map<String, Long> ranServiceIds = new ConcurrentHashMap<>();
+    private volatile List<String> problems = List.of();
+
+    public AnalysisRunner(BundleContext context, StudyConfig study, Path configDir, Duration defaultTimeout, ProgressFactory progress) {
+        this.context = context;
+        this.study = study;
+        this.configDir = configDir;
+        this.defaultTimeout = defaultTimeout;
+        this.progress = progress;
+        analyses = new ServiceTracker<>(context, Analysis.class, null);
+        models = new ServiceTracker<>(context, HookedModel.class, null);
+        configAdmin = new ServiceTracker<>(context, ConfigurationAdmin.class, null);
+        analyses.open();
+        models.open();
+        configAdmin.open();
+    }
+
+    public Resolution resolve() {
+        List<String> found = new ArrayList<>();
+        Map<String, List<Candidate>> byId = new TreeMap<>();
+        ServiceReference<Analysis>[] refs = analyses.getServiceReferences();
+        for (ServiceReference<Analysis> ref : refs == null ? List.<ServiceReference<Analysis>>of() : List.of(refs)) {
+            Analysis a = analyses.getService(ref);
+            if (a == null) continue; // went away meanwhile
+            String bundle = ref.getBundle() == null ? "?" : ref.getBundle().getSymbolicName();
+            String id;
+            String title;
+            int order;
+            try {
+                id = a.id();
+                title = a.title();
+                order = a.order();
+            } catch (RuntimeException e) {
+                found.add("bundle " + bundle + ": its analysis service threw from id()/title()/order(): " + e);
+                continue;
+            }
+            if (id == null || !id.matches(ID) || id.equals("index")) {
+                found.add("bundle " + bundle + ": analysis id must be lower-case-dashed (and not 'index'): '" + id + "'");
+                continue;
+            }
+            Object rank = ref.getProperty(Constants.SERVICE_RANKING);
+            byId.computeIfAbsent(id, k -> new ArrayList<>()).add(new Candidate(ref, a, id, title == null ? id : title, order,
+                    rank instanceof Integer i ? i : 0, ref.getBundle() == null ? Version.emptyVersion : ref.getBundle().getVersion(),
+                    ref.getBundle() == null ? -1 : ref.getBundle().getBundleId(), bundle, (Long) ref.getProperty(Constants.SERVICE_ID)));
+        }
+        List<Candidate> winners = new ArrayList<>();
+        for (var e : byId.entrySet()) {
+            List<Candidate> cs = new ArrayList<>(e.getValue());
+            cs.sort(PREFERENCE);
+            winners.add(cs.get(0));
+            if (cs.size() > 1) {
+                String msg = "analysis id '" + e.getKey() + "' is provided by " + cs.size() + " bundles: using " + cs.get(0).describe()
+                        + "; ignoring " + String.join(", ", cs.subList(1, cs.size()).stream().map(Candidate::describe).toList())
+                        + " (rule: highest service.ranking, then highest bundle version, then most recently installed)";
+                found.add(msg);
+                LOG.warn(msg);
+            }
+        }
+        winners.sort(Comparator.comparingInt(Candidate::order).thenComparing(Candidate::id));
+        return new Resolution(winners, found);
+    }
+
+    /**
+     * Runs every enabled analysis (only those in {@code only} when it is not empty) and keeps their sections.
+     * Throws IllegalArgumentException if {@code only} names an id that is not present.
+     */
+    public List<Report.Section> runAll(Set<String> only) {
+        Resolution res = resolve();
+        problems = res.problems();
+        if (!only.isEmpty()) {
+            List<String> unknown = only.stream().filter(id -> res.winner(id) == null).sorted().toList();
+            if (!unknown.isEmpty()) {
+                throw new IllegalArgumentException("no analysis with id " + String.join(", ", unknown) + "; present: "
+                        + String.join(", ", res.winners().stream().map(Candidate::id).toList()));
+            }
+        }
+        List<Report.Section> ran = new ArrayList<>();
+        for (Candidate c : res.winners()) {
+            if (!only.isEmpty() && !only.contains(c.id())) continue;
+            if (!study.settings(c.id()).enabled()) {
+                LOG.info("{} is disabled in {}", c.id(), study.file());
+                sections.remove(c.id());
+                continue;
+            }
+            ran.add(run(c));
+        }
+        return ran;
+    }
+
+    /** Re-runs what changed since the last run (new id, other winner) and drops what is gone; returns the ids touched. */
+    public Set<String> runChanged(Set<String> alsoRerun) {
+        Resolution res = resolve();
+        problems = res.problems();
+        Set<String> touched = new java.util.TreeSet<>();
+        Set<String> present = new java.util.HashSet<>();
+        for (Candidate c : res.winners()) {
+            present.add(c.id());
+            Long last = ranServiceIds.get(c.id());
+            boolean changed = last == null || last != c.serviceId() || alsoRerun.contains(c.id());
+            if (changed && study.settings(c.id()).enabled()) {
+                run(c);
+                touched.add(c.id());
+            }
+        }
+        for (String id : List.copyOf(sections.keySet())) {
+            if (!present.contains(id)) {
+                sections.remove(id);
+                ranServiceIds.remove(id);
+                touched.add(id);
+                LOG.info("{} is gone: removed from the report", id);
+            }
+        }
+        return touched;
+    }
+
+    /** Runs one analysis with its context and timeout; never throws: failures become a failed section. */
+    public Report.Section run(Candidate c) {
+        Map<String, String> params = parameters(c);
+        Duration timeout = timeout(params);
+        HookedModel model = models.getService();
+        long t0 = System.nanoTime();
+        String version = c.version().toString();
+        Report.Section section;
+        if (model == null) {
+            section = Report.Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, "no model is loaded (no HookedModel service)", Duration.ZERO, params);
+        } else {
+            AtomicBoolean cancelled = new AtomicBoolean();
+            Progress bar = progress.create(c.id());
+            AnalysisContext ctx = new Context(model, params, configDir, shared, bar, cancelled);
+            FutureTask<AnalysisResult> task = new FutureTask<>(() -> c.analysis().run(ctx));
+            Thread worker = new Thread(task, "analysis-" + c.id());
+            worker.setDaemon(true); // an analysis that ignores cancellation must not keep the JVM alive
+            worker.setContextClassLoader(c.analysis().getClass().getClassLoader());
+            LOG.info("running {} ({} {})", c.id(), c.bundle(), version);
+            worker.start();
+            String error = null;
+            AnalysisResult result = null;
+            try {
+                result = task.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                List<String> problemsFound = ResultValidator.problems(result);
+                if (!problemsFound.isEmpty()) error = "malformed result: " + String.join("; ", problemsFound);
+            } catch (TimeoutException e) {
+                cancelled.set(true);
+                worker.interrupt();
+                error = "timed out after " + timeout.toSeconds() + " s (limit: parameter timeoutSeconds)";
+            } catch (ExecutionException e) {
+                error = describe(e.getCause());
+            } catch (InterruptedException e) {
+                cancelled.set(true);
+                worker.interrupt();
+                Thread.currentThread().interrupt();
+                error = "interrupted (the platform is shutting down)";
+            } finally {
+                safeDone(bar);
+            }
+            Duration took = Duration.ofNanos(System.nanoTime() - t0);
+            section = error == null
+                    ? new Report.Section(c.id(), c.title(), c.order(), c.bundle(), version, Report.Status.OK, null, took, params, result)
+                    : Report.Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, error, took, params);
+        }
+        if (section.failed()) LOG.error("{} failed: {}", c.id(), section.error().lines().findFirst().orElse(""));
+        else LOG.info("{} done in {} ms", c.id(), section.took().toMillis());
+        sections.put(c.id(), section);
+        ranServiceIds.put(c.id(), c.serviceId());
+        return section;
+    }
+
+    private static void safeDone(Progress bar) {
+        try {
+            bar.done();
+        } catch (RuntimeException ignored) {
+            // a progress bar must not turn a result into a failure
+        }
+    }
+
+    /** Exception class and message on the first line, then the stack trace (shown on the analysis's page). */
+    static String describe(Throwable t) {
+        StringWriter sw = new StringWriter();
+        t.printStackTrace(new PrintWriter(sw));
+        String head = t.getClass().getSimpleName() + ": " + t.getMessage();
+        List<String> lines = sw.toString().lines().skip(1).limit(40).toList();
+        return head + "\n" + String.join("\n", lines);
+    }
+
+    /** Defaults of the analysis, then study.json's parameters, then its per-analysis ones, then Configuration Admin. */
+    Map<String, String> parameters(Candidate c) {
+        Map<String, String> p = new LinkedHashMap<>();
+        try {
+            Map<String, String> defaults = c.analysis().parameters();
+            if (defaults != null) p.putAll(defaults);
+        } catch (RuntimeException e) {
+            LOG.warn("{}: parameters() threw {}", c.id(), e.toString());
+        }
+        p.putAll(study.parameters());
+        p.putAll(study.settings(c.id()).parameters());
+        p.putAll(configAdminProperties(PID_PREFIX + c.id()));
+        return p;
+    }
+
+    private Map<String, String> configAdminProperties(String pid) {
+        Map<String, String> out = new LinkedHashMap<>();
+        ConfigurationAdmin cm = configAdmin.getService();
+        if (cm == null) return out;
+        try {
+            Configuration[] cs = cm.listConfigurations("(" + Constants.SERVICE_PID + "=" + pid + ")");
+            if (cs == null) return out;
+            Dictionary<String, Object> d = cs[0].getProperties();
+            if (d == null) return out;
+            for (Enumeration<String> keys = d.keys(); keys.hasMoreElements(); ) {
+                String k = keys.nextElement();
+                if (k.equals(Constants.SERVICE_PID) || k.startsWith("felix.fileinstall.") || k.equals("service.factoryPid")) continue;
+                Object v = d.get(k);
+                out.put(k, v instanceof Object[] arr ? String.join("|", java.util.Arrays.stream(arr).map(String::valueOf).toList())
+                        : v instanceof Collection<?> col ? String.join("|", col.stream().map(String::valueOf).toList()) : String.valueOf(v));
+            }
+        } catch (IOException | InvalidSyntaxException e) {
+            LOG.warn("cannot read configuration {}: {}", pid, e.toString());
+        }
+        return out;
+    }
+
+    private Duration timeout(Map<String, String> params) {
+        String v = params.get("timeoutSeconds");
+        if (v == null) return defaultTimeout;
+        try {
+            double s = Double.parseDouble(v.trim());
+            if (s <= 0) throw new NumberFormatException();
+            return Duration.ofMillis((long) (s * 1000));
+        } catch (NumberFormatException e) {
+            LOG.warn("timeoutSeconds '{}' is not a positive number; using {} s", v, defaultTimeout.toSeconds());
+            return defaultTimeout;
+        }
+    }
+
+    /** The latest section of every analysis, in report order. */
+    public List<Report.Section> sections() {
+        List<Report.Section> out = new ArrayList<>(sections.values());
+        out.sort(Comparator.comparingInt(Report.Section::order).thenComparing(Report.Section::id));
+        return out;
+    }
+
+    public List<String> problems() {
+        return problems;
+    }
+
+    public Map<String, Object> shared() {
+        return shared;
+    }
+
+    @Override
+    public void close() {
+        analyses.close();
+        models.close();
+        configAdmin.close();
+    }
+
+    private record Context(HookedModel model, Map<String, String> parameters, Path configDirectory,
+                           Map<String, Object> shared, Progress progress, AtomicBoolean cancelFlag) implements AnalysisContext {
+        @Override
+        public boolean cancelled() {
+            return cancelFlag.get() || Thread.currentThread().isInterrupted();
+        }
+    }
+}

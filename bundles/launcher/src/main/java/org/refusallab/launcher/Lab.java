@@ -1,0 +1,296 @@
+package org.refusallab.launcher;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Hashtable;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.osgi.framework.BundleException;
+import org.osgi.framework.ServiceEvent;
+import org.osgi.framework.ServiceListener;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.cm.ConfigurationEvent;
+import org.osgi.service.cm.ConfigurationListener;
+import org.refusallab.api.analysis.Analysis;
+import org.refusallab.api.model.HookedModel;
+import org.refusallab.api.model.ModelInfo;
+import org.refusallab.report.Report;
+import org.refusallab.report.SitePublisher;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running platform: the framework with its bundles, the model registered as a service, the runner, and the
+ * publisher. "run" uses it once; "watch" keeps it and re-runs what changes. Engine subcommands may start one too.
+ */
+public final class Lab implements AutoCloseable {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Lab.class);
+    /** How long the watcher waits for the deploy folder to settle before re-running (a bundle update is two events). */
+    static final long DEBOUNCE_MS = 300;
+
+    /**
+     * @param model    an already loaded model (tests), or null to load {@code modelDir} with the engine
+     * @param timeout  default per-analysis time limit
+     */
+    public record Settings(Path home, Path work, Path configDir, Path modelDir, String gelu, Path frameworkBundles,
+                           boolean fileinstall, boolean shell, Map<String, String> frameworkOverrides, HookedModel model,
+                           AnalysisRunner.ProgressFactory progress) { }
+
+    private final Settings settings;
+    private final Instant started = Instant.now();
+    private final StudyConfig study;
+    private final FrameworkHost host;
+    private final HookedModel model;
+    private final boolean ownsModel;
+    private final Duration modelLoad;
+    private final AnalysisRunner runner;
+    private final SitePublisher publisher = new SitePublisher();
+    private final ServiceRegistration<HookedModel> modelRegistration;
+    private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "lab-runner");
+        t.setDaemon(true);
+        return t;
+    });
+    private final List<ServiceRegistration<?>> watchRegistrations = new ArrayList<>();
+    private ServiceListener analysisListener;
+    private ScheduledFuture<?> pendingRefresh;
+    private final Set<String> configChanged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile Instant lastPublished;
+
+    private Lab(Settings s, StudyConfig study, FrameworkHost host, HookedModel model, boolean ownsModel, Duration modelLoad) {
+        this.settings = s;
+        this.study = study;
+        this.host = host;
+        this.model = model;
+        this.ownsModel = ownsModel;
+        this.modelLoad = modelLoad;
+        modelRegistration = host.context().registerService(HookedModel.class, model, new Hashtable<>(Map.of("refusallab.model", model.info().checkpoint())));
+        Duration timeout = Duration.ofSeconds(Long.parseLong(host.property(FrameworkHost.TIMEOUT, "3600").trim()));
+        runner = new AnalysisRunner(host.context(), study, s.configDir(), timeout, s.progress());
+    }
+
+    public static Lab start(Settings s) throws IOException, BundleException, InterruptedException {
+        // ND4J captures its class loader once; it must be the class path's, before any bundle touches ND4J
+        org.nd4j.common.config.ND4JClassLoading.setNd4jClassloaderFromClass(org.nd4j.linalg.factory.Nd4j.class);
+        StudyConfig study = StudyConfig.load(s.configDir().resolve("study.json"));
+        HookedModel model = s.model();
+        boolean owns = false;
+        long t0 = System.nanoTime();
+        if (model == null) {
+            model = ModelLoader.load(s.modelDir(), s.gelu());
+            owns = true;
+        }
+        Duration load = Duration.ofNanos(System.nanoTime() - t0);
+        FrameworkHost host;
+        try {
+            host = FrameworkHost.start(new FrameworkHost.Options(s.home(), s.work(), s.configDir(), s.frameworkBundles(),
+                    s.fileinstall(), s.shell(), s.frameworkOverrides()));
+        } catch (IOException | BundleException | RuntimeException e) {
+            if (owns) closeModel(model);
+            throw e;
+        }
+        Lab lab = new Lab(s, study, host, model, owns, load);
+        if (s.fileinstall()) host.awaitDeployFolder(Duration.ofSeconds(30));
+        return lab;
+    }
+
+    /** Runs every enabled analysis (or only those named) on the lab's worker thread. */
+    public List<Report.Section> runAll(Set<String> only) throws InterruptedException {
+        return onWorker(() -> runner.runAll(only));
+    }
+
+    public void publish(Path out) throws IOException {
+        publisher.publish(report(), out);
+        lastPublished = Instant.now();
+    }
+
+    public Report report() {
+        return new Report(summary(), runner.sections());
+    }
+
+    /**
+     * Watch mode: re-run an analysis whose service appears, changes or goes away (a bundle dropped into, replaced
+     * in or removed from the deploy folder) or whose configuration changes, then republish to {@code out}.
+     */
+    public void watch(Path out) {
+        analysisListener = event -> scheduleRefresh(out);
+        try {
+            host.context().addServiceListener(analysisListener, "(" + org.osgi.framework.Constants.OBJECTCLASS + "=" + Analysis.class.getName() + ")");
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        ConfigurationListener configListener = (ConfigurationEvent e) -> {
+            if (e.getPid().startsWith(AnalysisRunner.PID_PREFIX)) {
+                configChanged.add(e.getPid().substring(AnalysisRunner.PID_PREFIX.length()));
+                scheduleRefresh(out);
+            }
+        };
+        watchRegistrations.add(host.context().registerService(ConfigurationListener.class, configListener, null));
+        Hashtable<String, Object> props = new Hashtable<>();
+        props.put("osgi.command.scope", "lab");
+        props.put("osgi.command.function", new String[] {"list", "run", "publish"});
+        watchRegistrations.add(host.context().registerService(Object.class, new LabCommands(this, out), props));
+    }
+
+    private synchronized void scheduleRefresh(Path out) {
+        if (pendingRefresh != null) pendingRefresh.cancel(false);
+        pendingRefresh = worker.schedule(() -> {
+            try {
+                Set<String> rerun = Set.copyOf(configChanged);
+                configChanged.clear();
+                Set<String> touched = runner.runChanged(rerun);
+                if (!touched.isEmpty()) {
+                    publish(out);
+                    LOG.info("re-ran/removed {} and republished {}", touched, out);
+                }
+            } catch (IOException | RuntimeException e) {
+                LOG.error("watch: publishing failed (the previous report is kept): {}", e.toString());
+            }
+        }, DEBOUNCE_MS, TimeUnit.MILLISECONDS);
+    }
+
+    <T> T onWorker(Callable<T> job) throws InterruptedException {
+        Future<T> f = worker.submit(job);
+        try {
+            return f.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) throw re;
+            throw new IllegalStateException(e.getCause());
+        }
+    }
+
+    public AnalysisRunner runner() {
+        return runner;
+    }
+
+    public FrameworkHost host() {
+        return host;
+    }
+
+    public HookedModel model() {
+        return model;
+    }
+
+    public Instant lastPublished() {
+        return lastPublished;
+    }
+
+    Report.Summary summary() {
+        ModelInfo mi = model.info();
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("checkpoint", mi.checkpoint());
+        m.put("model type", mi.modelType());
+        m.put("layers", Integer.toString(mi.nLayers()));
+        m.put("heads (query / key-value)", mi.nHeads() + " / " + mi.nKvHeads());
+        m.put("d_model / d_head / d_mlp", mi.dModel() + " / " + mi.dHead() + " / " + mi.dMlp());
+        m.put("vocabulary", Integer.toString(mi.vocabSize()));
+        m.put("dtype (stored / compute)", mi.storedDtype() + " / " + mi.computeDtype());
+        m.put("GELU", mi.gelu());
+        m.put("RoPE theta / RMSNorm eps", mi.ropeTheta() + " / " + mi.rmsNormEps());
+        m.put("load time", String.format("%.1f s", modelLoad.toMillis() / 1000.0));
+
+        Map<String, String> st = new LinkedHashMap<>();
+        st.put("study file", study.file().toString());
+        st.putAll(study.parameters());
+        List<String> disabled = study.analyses().entrySet().stream().filter(e -> !e.getValue().enabled()).map(Map.Entry::getKey).toList();
+        if (!disabled.isEmpty()) st.put("disabled analyses", String.join(", ", disabled));
+
+        List<Report.Dataset> datasets = new ArrayList<>();
+        List<String> problems = new ArrayList<>(host.problems());
+        for (var e : study.datasets().entrySet()) {
+            Path f = settings.configDir().resolve(e.getValue());
+            String detail;
+            if (Files.isRegularFile(f)) {
+                detail = describeFile(f);
+            } else {
+                detail = "missing";
+                problems.add("dataset " + e.getKey() + ": " + f + " does not exist");
+            }
+            datasets.add(new Report.Dataset(e.getKey(), e.getValue(), detail));
+        }
+        problems.addAll(runner.problems());
+
+        Map<String, String> v = new LinkedHashMap<>();
+        v.put("refusal-lab", String.valueOf(Lab.class.getPackage().getImplementationVersion() == null ? "development build" : Lab.class.getPackage().getImplementationVersion()));
+        v.put("Java", System.getProperty("java.vm.name") + " " + System.getProperty("java.version"));
+        v.put("Apache Felix", host.framework().getVersion().toString());
+        v.put("ND4J", mavenVersion("org.nd4j", "nd4j-api"));
+        v.put("OS", System.getProperty("os.name") + " " + System.getProperty("os.arch") + ", " + Runtime.getRuntime().availableProcessors() + " CPUs");
+        return new Report.Summary(study.name(), started, Duration.between(started, Instant.now()), m, st, datasets, v, problems);
+    }
+
+    private static String describeFile(Path f) {
+        try {
+            byte[] bytes = Files.readAllBytes(f);
+            long lines = new String(bytes, java.nio.charset.StandardCharsets.UTF_8).lines().count();
+            String sha = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes)).substring(0, 12);
+            return lines + " lines, " + bytes.length + " bytes, sha256 " + sha;
+        } catch (IOException | NoSuchAlgorithmException e) {
+            return "unreadable: " + e.getMessage();
+        }
+    }
+
+    static String mavenVersion(String group, String artifact) {
+        try (InputStream in = Lab.class.getClassLoader().getResourceAsStream("META-INF/maven/" + group + "/" + artifact + "/pom.properties")) {
+            if (in == null) return "unknown";
+            Properties p = new Properties();
+            p.load(in);
+            return p.getProperty("version", "unknown");
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    @Override
+    public void close() {
+        worker.shutdownNow();
+        if (analysisListener != null) {
+            try {
+                host.context().removeServiceListener(analysisListener);
+            } catch (IllegalStateException ignored) {
+                // framework already stopped
+            }
+        }
+        for (ServiceRegistration<?> r : watchRegistrations) {
+            try { r.unregister(); } catch (IllegalStateException ignored) { }
+        }
+        runner.close();
+        try {
+            modelRegistration.unregister();
+        } catch (IllegalStateException ignored) {
+            // framework already stopped (e.g. "exit" in the shell)
+        }
+        host.close();
+        if (ownsModel) closeModel(model);
+    }
+
+    private static void closeModel(HookedModel m) {
+        if (m instanceof AutoCloseable c) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                LOG.warn("closing the model: {}", e.toString());
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+package org.refusallab.launcher;
+
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.StringJoiner;
+import org.refusallab.report.Report;
+
+/**
+ * Gogo shell commands of "watch": {@code lab:list}, {@code lab:run [id...]}, {@code lab:publish}. Gogo calls these
+ * methods by name; runs go through the lab's single worker thread, like the watcher's.
+ */
+public final class LabCommands {
+
+    private final Lab lab;
+    private final Path out;
+
+    LabCommands(Lab lab, Path out) {
+        this.lab = lab;
+        this.out = out;
+    }
+
+    /** The analyses present, the winner of each id, and how its last run went. */
+    public String list() {
+        AnalysisRunner.Resolution res = lab.runner().resolve();
+        StringJoiner sj = new StringJoiner("\n");
+        sj.add(String.format("%-6s %-28s %-8s %-10s %s", "order", "id", "status", "time (s)", "bundle"));
+        for (AnalysisRunner.Candidate c : res.winners()) {
+            Report.Section s = lab.runner().sections().stream().filter(x -> x.id().equals(c.id())).findFirst().orElse(null);
+            sj.add(String.format("%-6d %-28s %-8s %-10s %s", c.order(), c.id(), s == null ? "not run" : s.status(),
+                    s == null || s.took() == null ? "" : String.format("%.1f", s.took().toMillis() / 1000.0), c.describe()));
+        }
+        res.problems().forEach(p -> sj.add("! " + p));
+        return sj.toString();
+    }
+
+    /** Runs the named analyses (all when none is named) and republishes. */
+    public String run(String... ids) throws Exception {
+        var sections = lab.runAll(Set.of(ids));
+        lab.publish(out);
+        long failed = sections.stream().filter(Report.Section::failed).count();
+        return "ran " + sections.size() + " analyses, " + failed + " failed; report: " + out.resolve("index.html");
+    }
+
+    public String publish() throws Exception {
+        lab.publish(out);
+        return "report: " + out.resolve("index.html");
+    }
+}

@@ -1,0 +1,52 @@
+package org.refusallab.launcher;
+
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "watch", mixinStandardHelpOptions = true,
+        description = {"Run everything once, then stay up with the model loaded: a bundle dropped into, replaced in or removed from the deploy folder",
+                "(or a refusallab.analysis.<id>.cfg changed there) re-runs what changed and republishes within seconds.",
+                "Gogo shell commands: lab:list, lab:run [id...], lab:publish; 'exit' or Ctrl-C stops."})
+public class WatchCommand implements Callable<Integer> {
+
+    @Mixin
+    LabOptions options;
+
+    @Option(names = "--out", paramLabel = "DIR", description = "where the report goes; default: site")
+    Path out;
+
+    @Option(names = "--no-shell", description = "no Gogo shell on the console (for running in the background)")
+    boolean noShell;
+
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        Path site = LabOptions.home().resolve(out == null ? Path.of("site") : out).normalize();
+        Lab lab = Lab.start(options.settings(true, !noShell, null));
+        Thread hook = new Thread(lab::close, "refusal-lab-shutdown");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            RunCommand.runAndPublish(lab, Set.of(), site, spec.commandLine().getOut(), spec.commandLine().getErr());
+            lab.watch(site);
+            spec.commandLine().getOut().println("watching " + lab.host().deployDir() + " (report: " + site.resolve("index.html") + ")");
+            spec.commandLine().getOut().flush();
+            lab.host().framework().waitForStop(0);
+        } finally {
+            lab.close();
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException ignored) {
+                // already shutting down
+            }
+        }
+        return 0;
+    }
+}
