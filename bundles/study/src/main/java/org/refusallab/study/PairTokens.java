@@ -50,6 +50,17 @@ public record PairTokens(PromptPair pair, int[] harmful, int[] harmless, int sub
         return found;
     }
 
+    /** Axis labels of the pair's positions: token strings, "harmful/harmless" at the subject. */
+    public java.util.List<String> positionLabels(TextTokenizer tokenizer) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        for (int i = 0; i < harmful.length; i++) {
+            String t = tokenizer.tokenString(harmful[i]);
+            if (i == subject) t = t + "/" + tokenizer.tokenString(harmless[i]);
+            out.add(i + ":" + t.replace("\n", "\\n"));
+        }
+        return out;
+    }
+
     @Override
     public String toString() {
         return "PairTokens[" + pair + ", subject=" + subject + "/" + harmful.length + "]";

@@ -1,0 +1,131 @@
+package org.refusallab.analysis.refusalcomponent;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.osgi.service.component.annotations.Component;
+import org.refusallab.api.analysis.Analysis;
+import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.result.AnalysisResult;
+import org.refusallab.api.result.Figure;
+import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Table;
+import org.refusallab.study.Batches;
+import org.refusallab.study.Interventions;
+import org.refusallab.study.LayerGroups;
+import org.refusallab.study.PromptPair;
+import org.refusallab.study.Stats;
+import org.refusallab.study.Study;
+import org.refusallab.study.Verdicts;
+
+/**
+ * The seed's "Quantifying the Refusal Component": the component of the residual stream along the unit refusal
+ * direction at the last position, per layer ({@code blocks.L.hook_resid_pre}, then the last block's
+ * {@code hook_resid_post}), mean over harmful and over harmless prompts.
+ */
+@Component(service = Analysis.class)
+public final class RefusalComponent implements Analysis {
+
+    public static final String ID = "refusal-component";
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public String title() {
+        return "The refusal component of the residual stream";
+    }
+
+    @Override
+    public int order() {
+        return 30;
+    }
+
+    @Override
+    public Map<String, String> parameters() {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("includeHeldOut", "true");
+        p.put("maxBatch", "study.maxBatch");
+        return p;
+    }
+
+    /** Mean component per residual point (n resid_pre then the last resid_post): [0] harmful, [1] harmless. */
+    public static double[][] components(Study study, List<PromptPair> pairs) {
+        int n = study.nLayers();
+        float[] unit = study.direction().unit();
+        Set<String> hooks = Set.of("blocks.*.hook_resid_pre", Interventions.residPost(n - 1));
+        Batches b = study.batches();
+        double[][] out = new double[2][n + 1];
+        for (int kind = 0; kind < 2; kind++) {
+            List<String> prompts = pairs.stream().map(kind == 0 ? PromptPair::harmful : PromptPair::harmless).toList();
+            var acts = b.cache(study.chat(prompts), hooks, List.of());
+            for (int r = 0; r < prompts.size(); r++) {
+                for (int l = 0; l <= n; l++) {
+                    String h = l < n ? Interventions.residPre(l) : Interventions.residPost(n - 1);
+                    out[kind][l] += Stats.dot(acts.at(h, r, -1), unit) / prompts.size();
+                }
+            }
+        }
+        return out;
+    }
+
+    public static List<String> labels(int n) {
+        List<String> xs = new ArrayList<>();
+        for (int l = 0; l < n; l++) xs.add("L" + l + " resid_pre");
+        xs.add("L" + (n - 1) + " resid_post");
+        return xs;
+    }
+
+    @Override
+    public AnalysisResult run(AnalysisContext context) {
+        Study study = Study.of(context, ID);
+        List<PromptPair> pairs = new ArrayList<>(study.pairs());
+        if (Boolean.parseBoolean(study.param("includeHeldOut", "true"))) pairs.addAll(study.heldOutPairs());
+        int n = study.nLayers();
+        double[][] c = components(study, pairs);
+        double[] gap = new double[n + 1];
+        for (int l = 0; l <= n; l++) gap[l] = c[0][l] - c[1][l];
+
+        Figure fig = new Figure("refusal-component", "Refusal component at the last position by layer", Figure.Kind.LINE,
+                "residual stream point", "component along the unit refusal direction", "residual units", labels(n), null,
+                List.of(Figure.Series.of("harmful", c[0]), Figure.Series.of("harmless", c[1]), Figure.Series.of("harmful - harmless", gap)),
+                null, "x . r / |r| at the last token, mean over " + pairs.size() + " prompts of each kind; r = the refusal direction (layer "
+                + study.direction().layer() + ", position " + study.direction().position() + ").");
+        List<List<String>> rows = new ArrayList<>();
+        for (int l = 0; l <= n; l++) rows.add(List.of(labels(n).get(l), Stats.fmt(c[0][l]), Stats.fmt(c[1][l]), Stats.fmt(gap[l])));
+        Table table = new Table("refusal-component", "Refusal component by layer", List.of("hook", "harmful", "harmless", "harmful - harmless"), rows, null);
+        return new AnalysisResult("Projection of the residual stream on the refusal direction at the last position, harmful vs harmless.",
+                List.of(fig), List.of(table), findings(gap, n));
+    }
+
+    static List<Finding> findings(double[] gap, int n) {
+        int a = LayerGroups.scaled(3, n), b = LayerGroups.scaled(12, n);
+        double maxAbs = 0;
+        for (double g : gap) maxAbs = Math.max(maxAbs, Math.abs(g));
+        double early = 0;
+        for (int l = 0; l <= a && l < gap.length; l++) early = Math.max(early, Math.abs(gap[l]));
+        int steps = 0, up = 0;
+        for (int l = a; l < b && l + 1 < gap.length; l++) {
+            steps++;
+            if (gap[l + 1] > gap[l]) up++;
+        }
+        double gapB = gap[Math.min(b, n)], after = gap[n] - gapB;
+        String note = Verdicts.layerNote(n);
+        double earlyRel = maxAbs == 0 ? 0 : early / maxAbs;
+        return List.of(
+                new Finding("The refusal component is identical for harmful and harmless instructions up to L3" + note + ".",
+                        String.format("largest |gap| up to L%d is %s of the largest gap anywhere", a, Stats.fmt(earlyRel)),
+                        Verdicts.of(earlyRel < 0.05, earlyRel < 0.2)),
+                new Finding("The gap in the refusal component grows steadily between L3 and L12" + note + ".",
+                        String.format("gap L%d %s -> L%d %s; it grows in %d of %d steps", a, Stats.fmt(gap[a]), b, Stats.fmt(gapB), up, steps),
+                        Verdicts.of(gapB > gap[a] && up >= 0.8 * steps, gapB > gap[a])),
+                new Finding("After L12 the trend is basically the same: the direction is not computed afterwards" + note + ".",
+                        String.format("gap changes by %s after L%d (gap there %s, %s of it)", Stats.fmt(after), b, Stats.fmt(gapB),
+                                Stats.fmt(gapB == 0 ? Double.NaN : Math.abs(after / gapB))),
+                        gapB == 0 ? Finding.Verdict.DISAGREES : Verdicts.of(Math.abs(after / gapB) < 0.25, Math.abs(after / gapB) < 0.5)));
+    }
+}
