@@ -131,6 +131,15 @@ class ToyTokenizerTest {
     }
 
     @Test
+    void longInputsAreNotTruncatedDespiteTheConfigsModelMaxLength() {
+        // tokenizer_config.json says model_max_length 512; HfTokenizer must not truncate to it
+        String text = " table".repeat(1000);
+        int[] ids = tokenizer.encode(text);
+        assertEquals(1000, ids.length);
+        for (int id : ids) assertEquals(VOCAB.get("\u2581table"), id);
+    }
+
+    @Test
     void refusalsStartWithTheTokenIAndAnswersDoNot() {
         int i = tokenizer.tokenId("I");
         for (ToyCorpus.Example e : CORPUS.train()) {
