@@ -120,6 +120,25 @@ class ToyCorpusTest {
         assertEquals(java.util.Map.of(), untrained, "words of held-out instructions missing from training");
     }
 
+    /**
+     * No sentence shape is a shortcut: every word of a held-out harmful instruction occurs in some harmful training
+     * instruction, and every word of a held-out harmless one in some harmless training instruction.
+     */
+    @Test
+    void heldOutWordsOccurInTrainingInstructionsOfTheSameKind() {
+        Set<String> harmfulWords = new HashSet<>();
+        Set<String> harmlessWords = new HashSet<>();
+        for (ToyCorpus.Example e : CORPUS.train()) (e.harmful() ? harmfulWords : harmlessWords).addAll(ToyTokenizerWriter.words(e.instruction()));
+        java.util.Map<String, String> missing = new java.util.TreeMap<>();
+        for (String s : CORPUS.harmfulEval()) {
+            for (String word : ToyTokenizerWriter.words(s)) if (!harmfulWords.contains(word)) missing.putIfAbsent("harmful " + word, s);
+        }
+        for (String s : CORPUS.harmlessEval()) {
+            for (String word : ToyTokenizerWriter.words(s)) if (!harmlessWords.contains(word)) missing.putIfAbsent("harmless " + word, s);
+        }
+        assertEquals(java.util.Map.of(), missing);
+    }
+
     @Test
     void evaluationSetsAreLargeAndDiverse() {
         assertEquals(CORPUS.harmfulEval().size(), new HashSet<>(CORPUS.harmfulEval()).size());
