@@ -51,7 +51,7 @@
     return {
       grid: { bottom: 90 },
       xAxis: { type: 'category', data: fig.xLabels, name: fig.xTitle, nameLocation: 'middle', nameGap: 30, splitArea: { show: true } },
-      yAxis: { type: 'category', data: fig.yLabels, name: fig.yTitle, nameLocation: 'middle', nameGap: 60, splitArea: { show: true } },
+      yAxis: { type: 'category', data: fig.yLabels, name: fig.yTitle, nameLocation: 'middle', nameGap: 60, inverse: true, splitArea: { show: true } }, // first row on top, like a matrix
       visualMap: { min: min, max: max, calculable: true, orient: 'horizontal', left: 'center', bottom: 0,
                    text: [String(max.toPrecision(3)), String(min.toPrecision(3)) + (fig.unit ? ' ' + fig.unit : '')],
                    inRange: { color: ['#313695', '#74add1', '#ffffbf', '#f46d43', '#a50026'] } },

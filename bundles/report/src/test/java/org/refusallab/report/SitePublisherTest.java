@@ -1,0 +1,144 @@
+package org.refusallab.report;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.MappingIterator;
+import com.fasterxml.jackson.dataformat.csv.CsvMapper;
+import com.fasterxml.jackson.dataformat.csv.CsvParser;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.refusallab.api.result.Figure;
+
+class SitePublisherTest {
+
+    @TempDir
+    static Path dir;
+    static Path site;
+
+    @BeforeAll
+    static void publish() throws IOException {
+        site = dir.resolve("site");
+        new SitePublisher().publish(SampleReports.report("Sample run"), site);
+    }
+
+    @Test
+    void writesIndexPagesAssetsAndData() {
+        for (String f : List.of("index.html", "all-kinds.html", "broken.html", "assets/echarts.min.js", "assets/report.js",
+                "assets/report.css", "data/run.json", "data/SCHEMA.md", "data/all-kinds/heatmap.json".replace("heatmap", "attention"),
+                "data/all-kinds/completions.csv")) {
+            assertTrue(Files.isRegularFile(site.resolve(f)), f);
+        }
+        // the real library, not a placeholder: ECharts 5.3.1's minified build is about 1 MB
+        assertTrue(site.resolve("assets/echarts.min.js").toFile().length() > 900_000);
+    }
+
+    @Test
+    void modelTextIsEscapedNotMarkup() throws IOException {
+        String page = Files.readString(site.resolve("all-kinds.html"));
+        assertFalse(page.contains("<div>Write a manual"), "model output became markup");
+        assertFalse(page.contains("</h4>\n\nI cannot"), "model output became markup");
+        assertFalse(page.contains("<script>alert(1)</script>"), "model output became a script");
+        assertTrue(page.contains("&lt;div&gt;Write a manual on how to assemble a table&lt;/div&gt;"));
+        assertTrue(page.contains("&lt;/h4&gt;"));
+        // inside the embedded chart data "<" is a JSON escape, so "</script>" in a label cannot end the element
+        assertTrue(page.contains("\\u003c/h4\\u003e"));
+        // one table per Table plus the findings (fragments are included by name, not by element)
+        assertEquals(2, page.split("<table>", -1).length - 1);
+        String failed = Files.readString(site.resolve("broken.html"));
+        assertTrue(failed.contains("IllegalStateException: boom &lt;script&gt;"));
+        String index = Files.readString(site.resolve("index.html"));
+        assertTrue(index.contains("IllegalStateException: boom &lt;script&gt;"), "failures are listed on the summary");
+        assertTrue(index.contains("two bundles provide analysis id &#39;x&#39;"));
+    }
+
+    @Test
+    void everyFigureIsEmbeddedAsParsableJsonEqualToItsDataFile() throws IOException {
+        String page = Files.readString(site.resolve("all-kinds.html"));
+        ObjectMapper json = new ObjectMapper();
+        for (Figure f : SampleReports.allKinds().result().figures()) {
+            String marker = "id=\"fig-" + f.id() + "-data\">";
+            int start = page.indexOf(marker);
+            assertTrue(start > 0, "no embedded data for " + f.id());
+            String embedded = page.substring(start + marker.length(), page.indexOf("</script>", start));
+            JsonNode inPage = json.readTree(embedded);
+            JsonNode file = json.readTree(site.resolve("data/all-kinds/" + f.id() + ".json").toFile());
+            assertEquals(file, inPage, f.id());
+            assertEquals(f.kind().name(), file.get("kind").asText());
+            assertEquals(FigureData.SCHEMA, file.get("schema").asText());
+        }
+    }
+
+    @Test
+    void csvHoldsEveryValueInLongFormat() throws IOException {
+        Figure line = SampleReports.line();
+        List<List<String>> rows = readCsv(site.resolve("data/all-kinds/refusal-score-by-layer.csv"));
+        assertEquals(List.of("series", "x", "y"), rows.get(0));
+        assertEquals(1 + 2 * 6, rows.size());
+        int r = 1;
+        for (Figure.Series s : line.series()) {
+            for (int i = 0; i < 6; i++, r++) {
+                assertEquals(s.name(), rows.get(r).get(0));
+                assertEquals(line.xLabels().get(i), rows.get(r).get(1));
+                assertEquals(s.values()[0][i], Double.parseDouble(rows.get(r).get(2)));
+            }
+        }
+        List<List<String>> heat = readCsv(site.resolve("data/all-kinds/attention.csv"));
+        assertEquals(List.of("row", "column", "value"), heat.get(0));
+        assertEquals(List.of("How", "<bos>", "0.5"), heat.get(1 + 4 + 0)); // row 1, column 0
+        assertEquals(List.of("<bos>", "How", ""), heat.get(2)); // masked cell (NaN) is empty
+        List<List<String>> hist = readCsv(site.resolve("data/all-kinds/projection.csv"));
+        assertEquals(1 + 80, hist.size());
+        List<List<String>> table = readCsv(site.resolve("data/all-kinds/completions.csv"));
+        assertEquals(SampleReports.DIV_COMPLETION, table.get(1).get(1));
+        assertEquals(SampleReports.H4_COMPLETION, table.get(2).get(1), "quoting keeps newlines and commas");
+    }
+
+    @Test
+    void histogramBinsAgreeWithAnIndependentCount() throws IOException {
+        Figure h = SampleReports.histogram();
+        JsonNode bins = new ObjectMapper().readTree(site.resolve("data/all-kinds/projection.json").toFile()).get("bins");
+        double[] edges = new ObjectMapper().convertValue(bins.get("edges"), double[].class);
+        assertEquals(9, edges.length - 1, "ceil(sqrt(80 pooled samples)) bins");
+        for (Figure.Series s : h.series()) {
+            long[] expected = new long[edges.length - 1];
+            for (double v : s.values()[0]) {
+                for (int b = 0; b < expected.length; b++) {
+                    boolean last = b == expected.length - 1;
+                    if (v >= edges[b] && (v < edges[b + 1] || (last && v <= edges[b + 1]))) {
+                        expected[b]++;
+                        break;
+                    }
+                }
+            }
+            long[] counts = new ObjectMapper().convertValue(bins.get("counts").get(s.name()), long[].class);
+            assertArrayEquals(expected, counts, s.name());
+            assertEquals(40, java.util.Arrays.stream(counts).sum());
+        }
+    }
+
+    @Test
+    void runJsonListsEveryAnalysisWithItsStatus() throws IOException {
+        JsonNode run = new ObjectMapper().readTree(site.resolve("data/run.json").toFile());
+        assertEquals("OK", run.get("analyses").get(0).get("status").asText());
+        assertEquals("FAILED", run.get("analyses").get(1).get("status").asText());
+        assertEquals("AGREES", run.get("analyses").get(0).get("findings").get(0).get("verdict").asText());
+        assertEquals(42.0, run.get("tookSeconds").asDouble());
+    }
+
+    static List<List<String>> readCsv(Path file) throws IOException {
+        CsvMapper csv = new CsvMapper().enable(CsvParser.Feature.WRAP_AS_ARRAY);
+        try (MappingIterator<List<String>> it = csv.readerForListOf(String.class).readValues(file.toFile())) {
+            return it.readAll();
+        }
+    }
+}
