@@ -155,7 +155,9 @@ public final class GemmaGraph {
         SDVariable logits = sd.getVariable(LOGITS);
         SDVariable labels = sd.placeHolder(LABELS, DataType.INT, -1, -1);
         SDVariable mask = sd.placeHolder(LOSS_MASK, DataType.FLOAT, -1, -1);
-        SDVariable logProbs = sd.nn().logSoftmax(logits, 2); // [batch, pos, vocab]
+        // log-softmax from basic ops: SameDiff M2.1 cannot clone its LogSoftMax op when it builds the gradient graph.
+        SDVariable shifted = logits.sub(sd.max(logits, true, 2));
+        SDVariable logProbs = shifted.sub(sd.math().log(sd.sum(sd.math().exp(shifted), true, 2))); // [batch, pos, vocab]
         SDVariable oneHot = sd.oneHot(labels, cfg.vocabSize(), -1, 1.0, 0.0, DataType.FLOAT);
         SDVariable nll = sd.sum(logProbs.mul(oneHot), false, 2).neg(); // [batch, pos]
         sd.sum(nll.mul(mask)).div(sd.sum(mask)).rename(LOSS);

@@ -1,7 +1,5 @@
 package org.refusallab.engine.graph;
 
-import java.util.ArrayList;
-import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
@@ -30,7 +28,7 @@ public final class InterventionApplier {
         long nPos = layout == HookPoints.Layout.HEAD_QUERY ? shape[2] : shape[1];
         long trailing = shape[shape.length - 1];
         check(iv, rows, batch, "row");
-        check(iv, heads, nHeads, "head");
+        if (layout != HookPoints.Layout.POSITION) check(iv, heads, nHeads, "head");
         if (iv.positions() != null) check(iv, iv.positions(), (int) nPos, "position");
         INDArray dir = null;
         if (iv.direction() != null) {
@@ -44,40 +42,54 @@ public final class InterventionApplier {
         if (iv.kind() == Intervention.Kind.REPLACE) source = sourceArray(iv, shape);
 
         for (int i = 0; i < rows.length; i++) {
+            int srcRow = iv.sourceRows() != null ? iv.sourceRows()[i] : rows[i];
+            if (source != null && (srcRow < 0 || srcRow >= source.size(0))) {
+                throw new IllegalArgumentException("intervention " + iv.describe() + ": source row " + srcRow + " outside source " + iv.source());
+            }
             for (int head : heads) {
-                INDArray m = matrix(act, layout, rows[i], head); // [pos, trailing] view
-                INDArray target = iv.positions() == null ? m : m.getRows(iv.positions()); // a copy when positions are chosen
-                switch (iv.kind()) {
-                    case ZERO -> target.assign(0);
-                    case REPLACE -> {
-                        int srcRow = iv.sourceRows() != null ? iv.sourceRows()[i] : rows[i];
-                        if (srcRow < 0 || srcRow >= source.size(0)) {
-                            throw new IllegalArgumentException("intervention " + iv.describe() + ": source row " + srcRow + " outside source " + iv.source());
-                        }
-                        INDArray src = matrix(source, layout, srcRow, head);
-                        target.assign(iv.positions() == null ? src : src.getRows(iv.positions()));
+                if (iv.positions() == null) {
+                    editAt(iv, act, source, index(layout, rows[i], head, NDArrayIndex.all()), index(layout, srcRow, head, NDArrayIndex.all()), dir);
+                } else {
+                    for (int p : iv.positions()) {
+                        INDArrayIndex at = NDArrayIndex.interval(p, p + 1);
+                        editAt(iv, act, source, index(layout, rows[i], head, at), index(layout, srcRow, head, at), dir);
                     }
-                    case PROJECT_OUT -> target.subi(target.mmul(dir).mmul(dir.transpose()));
-                    case CLAMP -> target.addi(target.mmul(dir).rsub(iv.value()).mmul(dir.transpose()));
-                    case ADD -> target.addiRowVector(dir.reshape(trailing).mul(iv.value()));
-                }
-                if (iv.positions() != null) {
-                    for (int j = 0; j < iv.positions().length; j++) m.putRow(iv.positions()[j], target.getRow(j));
                 }
             }
         }
     }
 
-    /** The [pos, trailing] matrix of one row (and head) as a view. */
-    private static INDArray matrix(INDArray a, HookPoints.Layout layout, int row, int head) {
-        List<INDArrayIndex> idx = new ArrayList<>();
-        idx.add(NDArrayIndex.point(row));
-        switch (layout) {
-            case POSITION -> { idx.add(NDArrayIndex.all()); idx.add(NDArrayIndex.all()); }
-            case POSITION_HEAD -> { idx.add(NDArrayIndex.all()); idx.add(NDArrayIndex.point(head)); idx.add(NDArrayIndex.all()); }
-            case HEAD_QUERY -> { idx.add(NDArrayIndex.point(head)); idx.add(NDArrayIndex.all()); idx.add(NDArrayIndex.all()); }
+    /**
+     * Takes the [positions, trailing] block out, edits it, and puts it back. Going through get/put instead of editing
+     * views in place: ND4J M2.1 fails on views of the strided (permuted) arrays that per-head hooks produce.
+     */
+    private static void editAt(Intervention iv, INDArray act, INDArray source, INDArrayIndex[] at, INDArrayIndex[] from, INDArray dir) {
+        INDArray block = act.get(at).dup('c');
+        long[] blockShape = block.shape();
+        INDArray target = block.reshape(-1, blockShape[blockShape.length - 1]);
+        INDArray src = source == null ? null : source.get(from).dup('c').reshape(target.shape());
+        edit(iv, target, src, dir);
+        act.put(at, target.reshape(blockShape));
+    }
+
+    /** Edits {@code target} [n, trailing] in place. */
+    private static void edit(Intervention iv, INDArray target, INDArray src, INDArray dir) {
+        switch (iv.kind()) {
+            case ZERO -> target.assign(0);
+            case REPLACE -> target.assign(src);
+            case PROJECT_OUT -> target.subi(target.mmul(dir).mmul(dir.transpose()));
+            case CLAMP -> target.addi(target.mmul(dir).rsub(iv.value()).mmul(dir.transpose()));
+            case ADD -> target.addiRowVector(dir.reshape(dir.length()).mul(iv.value()));
         }
-        return a.get(idx.toArray(new INDArrayIndex[0]));
+    }
+
+    /** Indices of one row (and head) at the given positions: [pos, trailing] after dropping the points. */
+    private static INDArrayIndex[] index(HookPoints.Layout layout, int row, int head, INDArrayIndex positions) {
+        return switch (layout) {
+            case POSITION -> new INDArrayIndex[] {NDArrayIndex.point(row), positions, NDArrayIndex.all()};
+            case POSITION_HEAD -> new INDArrayIndex[] {NDArrayIndex.point(row), positions, NDArrayIndex.point(head), NDArrayIndex.all()};
+            case HEAD_QUERY -> new INDArrayIndex[] {NDArrayIndex.point(row), NDArrayIndex.point(head), positions, NDArrayIndex.all()};
+        };
     }
 
     private static INDArray sourceArray(Intervention iv, long[] actShape) {

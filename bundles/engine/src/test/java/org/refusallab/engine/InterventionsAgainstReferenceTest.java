@@ -1,0 +1,167 @@
+package org.refusallab.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.refusallab.api.model.ForwardRequest;
+import org.refusallab.api.model.ForwardResult;
+import org.refusallab.api.model.GenerationRequest;
+import org.refusallab.api.model.Intervention;
+import org.refusallab.api.model.Tensor;
+import org.refusallab.testkit.DTensor;
+import org.refusallab.testkit.GemmaReference;
+import org.refusallab.testkit.ReferenceRun;
+
+/**
+ * Every intervention kind, at hooks of every layout, checked against the independent double-precision forward of
+ * the testkit (its own safetensors reader, its own loops), on the tiny-gemma fixture with a left-padded batch.
+ */
+class InterventionsAgainstReferenceTest {
+
+    static GemmaModel model;
+    static GemmaReference reference;
+    static final List<int[]> TOKENS = List.of(
+            new int[] {2, 137, 41, 124, 111, 365, 251, 503, 135, 46},
+            new int[] {2, 338, 353, 39, 11, 157, 50},
+            new int[] {2, 12, 99, 401, 7, 88, 300, 301});
+    static final Set<String> WATCH = Set.of("blocks.*.hook_resid_pre", "blocks.*.hook_attn_out", "blocks.*.hook_mlp_out",
+            "blocks.1.attn.hook_pattern", "blocks.2.attn.hook_z", "blocks.3.hook_resid_post", "ln_final.hook_scale");
+
+    @BeforeAll
+    static void load() throws Exception {
+        FixtureReference ref = new FixtureReference("tiny-gemma");
+        model = Engine.load(ref.checkpoint(), "exact");
+        reference = GemmaReference.load(ref.checkpoint());
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    static float[] randomDirection(long seed, int n) {
+        SplittableRandom r = new SplittableRandom(seed);
+        float[] v = new float[n];
+        for (int i = 0; i < n; i++) v[i] = (float) (r.nextDouble() * 2 - 1);
+        return v;
+    }
+
+    /** A source run for REPLACE: the reference's own activations on other prompts of the same lengths. */
+    static Tensor sourceFor(String hook) {
+        List<int[]> other = new ArrayList<>();
+        for (int[] t : TOKENS) {
+            int[] o = t.clone();
+            for (int i = 1; i < o.length; i++) o[i] = (o[i] * 7 + 3) % 500 + 5;
+            other.add(o);
+        }
+        return reference.run(other, List.of()).hook(hook).toTensor();
+    }
+
+    static Stream<Arguments> cases() {
+        float[] dir = randomDirection(1, 64);
+        return Stream.of(
+                Arguments.of("project out at every resid_pre, attn_out, mlp_out (directional ablation)", ablation(dir)),
+                Arguments.of("clamp resid_pre of layer 2 at the last position", List.of(Intervention.clamp("blocks.2.hook_resid_pre", dir, 3.5f, null, new int[] {9}))),
+                Arguments.of("add to resid_pre of layer 1 for rows 0 and 2", List.of(Intervention.add("blocks.1.hook_resid_pre", dir, 2f, new int[] {0, 2}, null))),
+                Arguments.of("zero mlp_out of layer 0 at two positions", List.of(Intervention.zero("blocks.0.hook_mlp_out", null, new int[] {5, 8}, null))),
+                Arguments.of("replace resid_pre of layer 2 at one position from another run, crossing rows",
+                        List.of(Intervention.replace("blocks.2.hook_resid_pre", sourceFor("blocks.2.hook_resid_pre"), new int[] {0, 1}, new int[] {2, 0}, new int[] {7}, null))),
+                Arguments.of("replace one head of attn.hook_result (layer 1, head 2)",
+                        List.of(Intervention.replace("blocks.1.attn.hook_result", sourceFor("blocks.1.attn.hook_result"), null, null, new int[] {9}, new int[] {2}))),
+                Arguments.of("zero heads 0 and 3 of attn.hook_z in layer 2", List.of(Intervention.zero("blocks.2.attn.hook_z", null, null, new int[] {0, 3}))),
+                Arguments.of("replace the pattern of head 1 at two query positions",
+                        List.of(Intervention.replace("blocks.3.attn.hook_pattern", sourceFor("blocks.3.attn.hook_pattern"), new int[] {0}, null, new int[] {4, 9}, new int[] {1}))),
+                Arguments.of("zero attn.hook_v and edit mlp.hook_post, composed",
+                        List.of(Intervention.zero("blocks.0.attn.hook_v", new int[] {1}, null, null),
+                                Intervention.add("blocks.2.mlp.hook_post", randomDirection(2, 256), 0.5f, null, new int[] {9}),
+                                Intervention.clamp("blocks.3.hook_resid_mid", dir, -1f, null, null))));
+    }
+
+    static List<Intervention> ablation(float[] dir) {
+        List<Intervention> ivs = new ArrayList<>();
+        for (int l = 0; l < 4; l++) {
+            for (String h : List.of("hook_resid_pre", "hook_attn_out", "hook_mlp_out")) ivs.add(Intervention.projectOut("blocks." + l + "." + h, dir, null, null));
+        }
+        return ivs;
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void interventionMatchesReference(String name, List<Intervention> ivs) {
+        ForwardRequest request = new ForwardRequest(TOKENS, WATCH, ivs);
+        ForwardResult got = model.run(request);
+        ReferenceRun want = reference.run(request);
+        ReferenceRun clean = reference.run(TOKENS, List.of());
+        Map<String, Double> errors = want.relativeErrors(got.cache());
+        assertEquals(got.cache().size(), errors.size(), "every cached hook compared");
+        errors.forEach((hook, rel) -> assertTrue(rel < 1e-4, name + ": " + hook + " relative error " + rel));
+        DTensor wantLast = want.lastLogits();
+        double scale = wantLast.maxAbs();
+        double err = wantLast.maxAbsDiff(got.lastLogits());
+        assertTrue(err < 1e-4 * scale, name + ": last logits error " + err);
+        // The intervention must have changed something, or the comparison proves nothing.
+        assertTrue(clean.lastLogits().maxAbsDiff(got.lastLogits()) > 1e-3 * scale, name + ": intervention had no effect on the logits");
+    }
+
+    @Test
+    void patchingOneHeadResultChangesAttnOutByThatHeadsDifference() {
+        Tensor src = sourceFor("blocks.1.attn.hook_result");
+        ForwardResult clean = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.attn.hook_result", "blocks.1.hook_attn_out"), List.of()));
+        ForwardResult patched = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.hook_attn_out"),
+                List.of(Intervention.replace("blocks.1.attn.hook_result", src, null, null, null, new int[] {3}))));
+        Tensor before = clean.hook("blocks.1.hook_attn_out"), after = patched.hook("blocks.1.hook_attn_out"), res = clean.hook("blocks.1.attn.hook_result");
+        int r = 0, p = 9;
+        for (int i = 0; i < 64; i++) {
+            double expected = before.get(r, p, i) - res.get(r, p, 3, i) + src.get(r, p, 3, i);
+            assertEquals(expected, after.get(r, p, i), 1e-4, "dim " + i);
+        }
+    }
+
+    @Test
+    void generationWithAblationMatchesReference() {
+        List<Intervention> ivs = ablation(randomDirection(5, 64));
+        List<int[]> prompts = List.of(new int[] {2, 137, 41, 124}, new int[] {2, 338, 353, 39, 11, 157});
+        List<int[]> got = model.generate(new GenerationRequest(prompts, 6, ivs), Set.of());
+        List<int[]> want = reference.generate(prompts, 6, ivs);
+        for (int r = 0; r < prompts.size(); r++) assertEquals(List.of(box(want.get(r))), List.of(box(got.get(r))), "row " + r);
+    }
+
+    static Integer[] box(int[] a) {
+        return java.util.Arrays.stream(a).boxed().toArray(Integer[]::new);
+    }
+
+    @Test
+    void nothingLingersBetweenCalls() {
+        ForwardResult before = model.run(ForwardRequest.of(TOKENS));
+        model.run(new ForwardRequest(TOKENS, Set.of(), ablation(randomDirection(1, 64))));
+        ForwardResult after = model.run(ForwardRequest.of(TOKENS));
+        assertEquals(before.lastLogits(), after.lastLogits());
+    }
+
+    @Test
+    void badInputsFailClearly() {
+        var e = assertThrows(IllegalArgumentException.class, () -> model.run(ForwardRequest.of(List.of(new int[] {2, 512}))));
+        assertTrue(e.getMessage().contains("512"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> model.run(new ForwardRequest(TOKENS, Set.of("blocks.9.hook_resid_pre"), List.of())));
+        assertTrue(e.getMessage().contains("blocks.9.hook_resid_pre"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> model.run(new ForwardRequest(TOKENS, Set.of(),
+                List.of(Intervention.projectOut("blocks.0.hook_resid_pre", new float[] {1, 2, 3}, null, null)))));
+        assertTrue(e.getMessage().contains("direction has 3 values"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> model.run(new ForwardRequest(TOKENS, Set.of(),
+                List.of(Intervention.zero("blocks.0.hook_resid_pre", null, new int[] {10}, null)))));
+        assertTrue(e.getMessage().contains("position 10"), e.getMessage());
+    }
+}
