@@ -8,7 +8,7 @@ import org.refusallab.api.model.TextTokenizer;
 import org.refusallab.checkpoint.Checkpoint;
 import org.refusallab.checkpoint.GemmaConfig;
 import org.refusallab.checkpoint.LoadedCheckpoint;
-
+import org.refusallab.tokenizer.HfTokenizer;
 
 /** Loads a Hugging Face Gemma checkpoint folder into a {@link GemmaModel}. */
 public final class Engine {
@@ -30,7 +30,7 @@ public final class Engine {
         pinNd4jClassLoader();
         GemmaConfig.Gelu gelu = geluOverride == null ? null : GemmaConfig.Gelu.parse(geluOverride);
         LoadedCheckpoint ckpt = Checkpoint.load(modelDir, gelu);
-        TextTokenizer tokenizer = Files.exists(modelDir.resolve("tokenizer.json")) ? null : null;
+        TextTokenizer tokenizer = Files.exists(modelDir.resolve("tokenizer.json")) ? HfTokenizer.load(modelDir) : null;
         return new GemmaModel(ckpt, tokenizer);
     }
 }
