@@ -21,7 +21,9 @@ import org.refusallab.api.model.TextTokenizer;
  * <p>Encoding never adds special tokens (the chat prompt writes {@code <bos>} itself) and never truncates or pads;
  * special tokens written in the text are recognised. Token-string lookups use the vocabulary of the file
  * ({@code model.vocab} and {@code added_tokens}), so ids are never hard-coded: Gemma 3 has
- * {@code <start_of_turn>} = 105, gemma-2b-it 106.
+ * {@code <start_of_turn>} = 105, gemma-2b-it 106. The file must be a Gemma-family tokenizer: loading fails, naming
+ * the file, when one of {@code <bos>}, {@code <eos>}, {@code <pad>}, {@code <start_of_turn>}, {@code <end_of_turn>}
+ * is not a single token.
  */
 public final class HfTokenizer implements TextTokenizer, AutoCloseable {
 
