@@ -1,0 +1,30 @@
+package org.refusallab.launcher.testbundles.slow;
+
+import java.util.Map;
+import org.osgi.service.component.annotations.Component;
+import org.refusallab.api.analysis.Analysis;
+import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.result.AnalysisResult;
+
+/** Works until told to stop, like a long analysis checking cancellation between batches. */
+@Component(service = Analysis.class)
+public class SlowAnalysis implements Analysis {
+    public static volatile boolean sawCancellation;
+    public String id() { return "slow"; }
+    public String title() { return "Slow analysis"; }
+    public int order() { return 30; }
+    public Map<String, String> parameters() { return Map.of(); }
+    public AnalysisResult run(AnalysisContext ctx) {
+        while (true) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                // the platform interrupts too; keep going until the flag says so, as analyses poll it
+            }
+            if (ctx.cancelled()) {
+                sawCancellation = true;
+                ctx.checkCancelled();
+            }
+        }
+    }
+}
