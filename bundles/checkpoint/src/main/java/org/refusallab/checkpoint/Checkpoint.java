@@ -114,6 +114,7 @@ public final class Checkpoint {
         }
         // check every shard exists before opening any, so a missing one is reported first and by name
         Map<String, String> shardOf = new LinkedHashMap<>();
+        Path base = dir.toAbsolutePath().normalize();
         for (Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             if (!e.getValue().isTextual()) {
@@ -121,8 +122,8 @@ public final class Checkpoint {
                         + " is not a file name: " + e.getValue());
             }
             String shard = e.getValue().asText();
-            Path shardPath = dir.resolve(shard).normalize();
-            if (!shardPath.getParent().equals(dir.normalize())) {
+            Path shardPath = base.resolve(shard).normalize();
+            if (!base.equals(shardPath.getParent())) {
                 throw new CheckpointException(index + ": shard \"" + shard + "\" of tensor " + e.getKey()
                         + " is not a file in the checkpoint directory");
             }
@@ -135,7 +136,7 @@ public final class Checkpoint {
         Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
         Map<String, SafetensorsFile> fileOf = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : shardOf.entrySet()) {
-            SafetensorsFile shard = shards.computeIfAbsent(e.getValue(), s -> SafetensorsFile.open(dir.resolve(s)));
+            SafetensorsFile shard = shards.computeIfAbsent(e.getValue(), s -> SafetensorsFile.open(base.resolve(s)));
             if (!shard.tensors().containsKey(e.getKey())) {
                 throw new CheckpointException(shard.file() + ": tensor " + e.getKey() + " is missing, though "
                         + index + " says this shard holds it");

@@ -19,20 +19,24 @@ public final class LoadMemoryBenchmark {
     }
 
     public static void main(String[] args) throws IOException {
-        if (args.length != 2 || !(args[0].equals("write") || args[0].equals("load"))) {
-            System.err.println("usage: LoadMemoryBenchmark write|load DIR");
+        if (args.length < 2 || !(args[0].equals("write") || args[0].equals("load"))) {
+            System.err.println("usage: LoadMemoryBenchmark write DIR [LAYERS] | load DIR");
             System.exit(2);
         }
         Path dir = Path.of(args[1]);
         if (args[0].equals("write")) {
-            write(dir);
+            write(dir, args.length > 2 ? Integer.parseInt(args[2]) : GemmaConfig.gemma2b().numLayers());
         } else {
             load(dir);
         }
     }
 
-    private static void write(Path dir) {
-        GemmaConfig config = GemmaConfig.gemma2b();
+    /** @param layers gemma-2b has 18; fewer make a smaller checkpoint of the same tensor shapes, for profiling */
+    private static void write(Path dir, int layers) {
+        GemmaConfig g = GemmaConfig.gemma2b();
+        GemmaConfig config = new GemmaConfig(g.modelType(), g.vocabSize(), g.hiddenSize(), g.intermediateSize(), layers,
+                g.numHeads(), g.numKvHeads(), g.headDim(), g.rmsNormEps(), g.ropeTheta(), g.gelu(), g.torchDtype(),
+                g.bosTokenId(), g.eosTokenId(), g.padTokenId(), g.maxPositionEmbeddings());
         Map<String, long[]> shapes = GemmaTensors.expectedShapes(config);
         long bf16Bytes = config.parameterCount() * 2;
         long maxShard = bf16Bytes * 6 / 10; // two shards, the first a bit larger, as transformers splits

@@ -36,7 +36,18 @@ class CheckpointRoundTripTest {
         CheckpointWriter.write(tmp, config, weights, StoredDtype.F32, 0);
 
         assertEquals(Set.of("config.json", "generation_config.json", "model.safetensors"), fileNames(tmp));
-        LoadedCheckpoint loaded = Checkpoint.load(tmp);
+        List<String> reported = new ArrayList<>();
+        long[] lastBytes = new long[2];
+        LoadedCheckpoint loaded = Checkpoint.load(tmp, null, (tensor, done, total, bytesDone, bytesTotal) -> {
+            reported.add(tensor);
+            assertEquals(reported.size(), done);
+            assertEquals(weights.size(), total);
+            lastBytes[0] = bytesDone;
+            lastBytes[1] = bytesTotal;
+        });
+        assertEquals(new ArrayList<>(GemmaTensors.expectedShapes(config).keySet()), reported);
+        assertEquals(4 * config.parameterCount(), lastBytes[0]);
+        assertEquals(4 * config.parameterCount(), lastBytes[1]);
         assertEquals(config, loaded.config());
         assertEquals("F32", loaded.storedDtype());
         assertEquals(weights.keySet(), loaded.weights().keySet());
@@ -134,6 +145,10 @@ class CheckpointRoundTripTest {
                         name + "[" + i + "] = " + original[i]);
             }
         }
+        // the same checkpoint through a relative path (shard paths resolve against the directory)
+        Path relative = Path.of("").toAbsolutePath().relativize(tmp.toAbsolutePath());
+        assertArrayEquals(flat(loaded.weight(GemmaTensors.EMBED)),
+                flat(Checkpoint.load(relative).weight(GemmaTensors.EMBED)), 0f);
         float[] normRead = flat(loaded.weight(GemmaTensors.FINAL_NORM));
         assertEquals(1f, normRead[0]);
         assertEquals(1f + 0x1p-6f, normRead[1]);
