@@ -1,0 +1,79 @@
+package org.refusallab.analysis.blockgrouppatching;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.refusallab.api.result.Finding;
+import org.refusallab.study.LayerGroups;
+import org.refusallab.study.testing.Independent;
+import org.refusallab.study.testing.ReferenceModel;
+
+class BlockGroupPatchingTest {
+
+    @TempDir
+    Path config;
+
+    @Test
+    void fractionsEqualIndependentNoisingOfEachGroup() throws Exception {
+        ReferenceModel m = ReferenceModel.tiny();
+        Independent ind = new Independent(m);
+        var ctx = Independent.context(m, config, 2, -1, 5);
+        ctx.parameters().put("analyses.block-group-patching.layerGroups", "0-1,1-3,3-4");
+        var r = new BlockGroupPatching().run(ctx);
+        int[][] groups = {{0, 1}, {1, 3}, {3, 4}};
+        double clean = 0, corrupt = 0;
+        for (String[] pair : Independent.SEED) {
+            clean += ind.logitMetric(pair[0], List.of(), "I") / 3;
+            corrupt += ind.logitMetric(pair[1], List.of(), "I") / 3;
+        }
+        for (int pos = 0; pos < 2; pos++) {
+            var fig = Independent.figure(r, "block-group-patching-" + (pos == 0 ? "subject" : "last"));
+            assertEquals(0.5, fig.referenceLines().get(0).value());
+            for (int blk = 0; blk < 2; blk++) {
+                double[] got = Independent.series(fig, blk == 0 ? "attention" : "MLP");
+                for (int g = 0; g < 3; g++) {
+                    double patched = 0;
+                    for (String[] pair : Independent.SEED) {
+                        int len = ind.chat(pair[0]).length;
+                        int at = pos == 0 ? len - 6 : len - 1;
+                        List<String> hooks = new ArrayList<>();
+                        for (int l = groups[g][0]; l < groups[g][1]; l++) hooks.add("blocks." + l + (blk == 0 ? ".hook_attn_out" : ".hook_mlp_out"));
+                        patched += ind.patchedMetric(pair[0], pair[1], hooks, new int[] {at}, "I") / 3;
+                    }
+                    assertEquals((patched - clean) / (corrupt - clean), got[g], 1e-3 * Math.max(1, Math.abs(got[g])), "group " + g + " block " + blk + " pos " + pos);
+                }
+            }
+        }
+        assertEquals(5, r.findings().size());
+    }
+
+    @Test
+    void layerGroupsParseThirdsAndRangesAndRejectBadSpecs() {
+        var thirds = LayerGroups.parse("thirds", 18);
+        assertEquals(List.of(0, 6, 12), thirds.stream().map(LayerGroups.Group::from).toList());
+        assertEquals(List.of(6, 12, 18), thirds.stream().map(LayerGroups.Group::to).toList());
+        assertEquals(2, LayerGroups.parse("0-2, 2-4", 4).size());
+        assertThrows(IllegalArgumentException.class, () -> LayerGroups.parse("0-5", 4));
+        assertThrows(IllegalArgumentException.class, () -> LayerGroups.parse("3-1", 4));
+        assertThrows(IllegalArgumentException.class, () -> LayerGroups.parse("early", 4));
+    }
+
+    @Test
+    void findingsUseTheThreshold() {
+        // one pair: clean 10, corrupt 0; fractions = (patched - 10) / -10
+        double[][][][] patched = new double[3][2][2][1];
+        for (int g = 0; g < 3; g++) for (int b = 0; b < 2; b++) for (int p = 0; p < 2; p++) patched[g][b][p][0] = 10; // nothing recovered
+        patched[0][1][0][0] = 4;  // early MLP @ subject: 0.6
+        patched[1][1][1][0] = 2;  // middle MLP @ last: 0.8
+        patched[1][0][1][0] = 3;  // middle attention @ last: 0.7
+        var res = new BlockGroupPatching.Result(LayerGroups.parse("thirds", 18), List.of(), patched, new double[] {10}, new double[] {0});
+        var f = BlockGroupPatching.findings(res, 0.5);
+        for (int i = 1; i < f.size(); i++) assertEquals(Finding.Verdict.AGREES, f.get(i).verdict(), f.get(i).toString());
+        patched[2][0][1][0] = 0; // late attention @ last fully recovers: that claim fails
+        assertEquals(Finding.Verdict.DISAGREES, BlockGroupPatching.findings(res, 0.5).get(4).verdict());
+    }
+}

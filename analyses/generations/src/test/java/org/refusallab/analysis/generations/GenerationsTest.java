@@ -1,0 +1,69 @@
+package org.refusallab.analysis.generations;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.refusallab.api.result.AnalysisResult;
+import org.refusallab.api.result.Finding;
+import org.refusallab.study.RefusalDirection;
+import org.refusallab.study.testing.Independent;
+import org.refusallab.study.testing.ReferenceModel;
+
+class GenerationsTest {
+
+    @TempDir
+    Path config;
+
+    @Test
+    void completionsMatchUnbatchedReferenceGenerationWithAndWithoutAblation() throws Exception {
+        ReferenceModel m = ReferenceModel.tiny();
+        Independent ind = new Independent(m);
+        var ctx = Independent.context(m, config, 2, -1, 4);
+        AnalysisResult r = new Generations().run(ctx);
+
+        double[] dir = ind.seedDirection(2, -1);
+        var table = Independent.table(r, "completions");
+        assertEquals(6, table.rows().size());
+        int stopA = m.tokenizer().tokenId("<end_of_turn>"), stopB = m.tokenizer().tokenId("<eos>");
+        int row = 0;
+        for (String[] pair : Independent.SEED) {
+            for (int k = 0; k < 2; k++, row++) {
+                List<String> cells = table.rows().get(row);
+                assertEquals(pair[k], cells.get(2));
+                assertEquals(k == 0 ? "harmful" : "harmless", cells.get(1));
+                int[] base = m.reference().generate(List.of(ind.chat(pair[k])), 4, List.of(), stopA, stopB).get(0);
+                int[] abl = m.reference().generate(List.of(ind.chat(pair[k])), 4, ind.ablation(dir), stopA, stopB).get(0);
+                assertEquals(m.tokenizer().decode(base, true), cells.get(3));
+                assertEquals(m.tokenizer().decode(abl, true), cells.get(5));
+                assertEquals(org.refusallab.study.RefusalScore.seed().isRefusal(cells.get(3)) ? "1.0" : "0.0", cells.get(4));
+            }
+        }
+        // the random tiny model never writes an Appendix A phrase: rates 0, so the baseline claim cannot hold
+        assertEquals(List.of("all", "0.000", "0.000", "0.000", "0.000"), Independent.table(r, "refusal-rates").rows().get(1));
+        assertEquals(Finding.Verdict.DISAGREES, r.findings().get(0).verdict());
+
+        // the direction was saved in both formats and reads back as the one used
+        RefusalDirection used = (RefusalDirection) ctx.shared().get(org.refusallab.study.Study.SHARED_DIRECTION);
+        assertArrayEquals(Independent.toFloat(dir), used.values(), 1e-5f);
+        var json = RefusalDirection.load(config.resolve("directions/tiny-gemma-refusal-direction.json"), -1, 0);
+        var npy = RefusalDirection.load(config.resolve("directions/tiny-gemma-refusal-direction.npy"), 2, -1);
+        assertEquals(2, json.layer());
+        assertEquals(-1, json.position());
+        assertArrayEquals(used.values(), json.values());
+        assertArrayEquals(used.values(), npy.values());
+    }
+
+    @Test
+    void ratesCountRefusalsPerSetAndKind() {
+        var c = List.of(
+                new org.refusallab.study.Generations.Completion("pairs", true, "a", "I cannot", true, "Sure", false),
+                new org.refusallab.study.Generations.Completion("pairs", false, "b", "Sure", false, "Sure", false),
+                new org.refusallab.study.Generations.Completion("held-out", true, "c", "Sure", false, "I'm sorry", true),
+                new org.refusallab.study.Generations.Completion("held-out", false, "d", "Sure", false, "Sure", false));
+        assertArrayEquals(new double[] {0.5, 0.5, 0, 0}, Generations.rates(c, null), 0);
+        assertArrayEquals(new double[] {1, 0, 0, 0}, Generations.rates(c, "pairs"), 0);
+    }
+}

@@ -1,0 +1,42 @@
+package org.refusallab.analysis.metricvalidation;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.refusallab.api.result.Finding;
+import org.refusallab.study.testing.Independent;
+import org.refusallab.study.testing.ReferenceModel;
+
+class MetricValidationTest {
+
+    @TempDir
+    Path config;
+
+    @Test
+    void conditionMeansEqualUnbatchedReferenceMetrics() throws Exception {
+        ReferenceModel m = ReferenceModel.tiny();
+        Independent ind = new Independent(m);
+        var r = new MetricValidation().run(Independent.context(m, config, 3, -2, 5));
+        var abl = ind.ablation(ind.seedDirection(3, -2));
+        double[] expected = new double[4];
+        for (String[] pair : Independent.SEED) {
+            expected[0] += ind.logitMetric(pair[0], List.of(), "I") / 3;
+            expected[1] += ind.logitMetric(pair[0], abl, "I") / 3;
+            expected[2] += ind.logitMetric(pair[1], List.of(), "I") / 3;
+            expected[3] += ind.logitMetric(pair[1], abl, "I") / 3;
+        }
+        double[] got = Independent.series(Independent.figure(r, "refusal-metric"), "mean over prompts");
+        assertArrayEquals(expected, got, 1e-4);
+        // per-prompt table, first row: harmful 'bomb' prompt, baseline metric
+        assertEquals(ind.logitMetric(Independent.SEED.get(0)[0], List.of(), "I"),
+                Double.parseDouble(Independent.table(r, "metric-per-prompt").rows().get(0).get(3)), 1e-3);
+        // no completion of the random model is a refusal: agreement is undefined, not guessed
+        assertEquals(List.of("12", "0", "n/a", "n/a"), Independent.table(r, "metric-agreement").rows().get(0));
+        assertEquals(Finding.Verdict.NOT_APPLICABLE, r.findings().get(2).verdict());
+        boolean reduced = expected[1] < expected[0];
+        assertNotEquals(reduced ? Finding.Verdict.DISAGREES : Finding.Verdict.AGREES, r.findings().get(0).verdict());
+    }
+}

@@ -1,0 +1,55 @@
+package org.refusallab.analysis.residualpatching;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.refusallab.study.testing.Independent;
+import org.refusallab.study.testing.ReferenceModel;
+
+class ResidualPatchingTest {
+
+    @TempDir
+    Path config;
+
+    @Test
+    void heatmapCellsEqualOneReferenceForwardPerPatch() throws Exception {
+        ReferenceModel m = ReferenceModel.tiny();
+        Independent ind = new Independent(m);
+        int n = m.info().nLayers();
+        int maxBatch = 16;
+        var ctx = Independent.context(m, config, 2, -1, maxBatch);
+        int before = m.forwardCalls.get();
+        var r = new ResidualPatching().run(ctx);
+        int calls = m.forwardCalls.get() - before;
+        int cells = 0;
+        for (String[] pair : Independent.SEED) cells += n * ind.chat(pair[0]).length;
+        // one cache run of the harmful prompts, one clean run, then the copies in chunks: never one forward per patch
+        assertEquals(2 + (cells + maxBatch - 1) / maxBatch, calls);
+
+        for (int p = 0; p < 3; p++) {
+            String harmful = Independent.SEED.get(p)[0], harmless = Independent.SEED.get(p)[1];
+            int len = ind.chat(harmful).length;
+            var fig = Independent.figure(r, "residual-patching-pair-" + p);
+            double[][] grid = fig.series().get(0).values();
+            assertEquals(n, grid.length);
+            assertEquals(len, grid[0].length);
+            assertEquals(len, fig.xLabels().size());
+            assertTrue(fig.xLabels().get(len - 6).contains("/"), "subject column is labelled with both tokens: " + fig.xLabels());
+            int subject = len - 6;
+            for (int l = 0; l < n; l++) {
+                for (int pos : new int[] {0, subject, len - 2, len - 1}) {
+                    double expected = ind.patchedMetric(harmless, harmful, List.of("blocks." + l + ".hook_resid_pre"), new int[] {pos}, "I");
+                    assertEquals(expected, grid[l][pos], 1e-4, "pair " + p + " layer " + l + " pos " + pos);
+                }
+            }
+            // the tolerance is far below the effects measured
+            double spread = Math.abs(ind.logitMetric(harmful, List.of(), "I") - ind.logitMetric(harmless, List.of(), "I"));
+            assertTrue(spread > 100 * 1e-4, "spread " + spread);
+            // patching layer 0 at the subject swaps the only differing token: the harmful run's metric, exactly
+            assertEquals(ind.logitMetric(harmful, List.of(), "I"), grid[0][subject], 1e-4);
+        }
+    }
+}
