@@ -248,7 +248,8 @@ public final class AnalysisRunner implements AutoCloseable {
                     ? new Report.Section(c.id(), c.title(), c.order(), c.bundle(), version, Report.Status.OK, null, took, params, result)
                     : Report.Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, error, took, params);
         }
-        if (section.failed()) LOG.error("{} failed: {}", c.id(), section.error().lines().findFirst().orElse(""));
+        // at INFO: "run" prints a status table and "watch" a line per re-run, so failures are not logged twice
+        if (section.failed()) LOG.info("{} failed: {}", c.id(), section.errorLine());
         else LOG.info("{} done in {} ms", c.id(), section.took().toMillis());
         sections.put(c.id(), section);
         ranServiceIds.put(c.id(), c.serviceId());

@@ -57,7 +57,7 @@ public final class Lab implements AutoCloseable {
                            AnalysisRunner.ProgressFactory progress) { }
 
     private final Settings settings;
-    private final Instant started = Instant.now();
+    private final Instant started;
     private final StudyConfig study;
     private final FrameworkHost host;
     private final HookedModel model;
@@ -76,9 +76,11 @@ public final class Lab implements AutoCloseable {
     private ScheduledFuture<?> pendingRefresh;
     private final Set<String> configChanged = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Instant lastPublished;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private Lab(Settings s, StudyConfig study, FrameworkHost host, HookedModel model, boolean ownsModel, Duration modelLoad) {
+    private Lab(Settings s, Instant started, StudyConfig study, FrameworkHost host, HookedModel model, boolean ownsModel, Duration modelLoad) {
         this.settings = s;
+        this.started = started;
         this.study = study;
         this.host = host;
         this.model = model;
@@ -90,6 +92,7 @@ public final class Lab implements AutoCloseable {
     }
 
     public static Lab start(Settings s) throws IOException, BundleException, InterruptedException {
+        Instant started = Instant.now(); // the report's "took" includes loading the model and starting the framework
         // ND4J captures its class loader once; it must be the class path's, before any bundle touches ND4J
         org.nd4j.common.config.ND4JClassLoading.setNd4jClassloaderFromClass(org.nd4j.linalg.factory.Nd4j.class);
         StudyConfig study = StudyConfig.load(s.configDir().resolve("study.json"));
@@ -109,7 +112,7 @@ public final class Lab implements AutoCloseable {
             if (owns) closeModel(model);
             throw e;
         }
-        Lab lab = new Lab(s, study, host, model, owns, load);
+        Lab lab = new Lab(s, started, study, host, model, owns, load);
         if (s.fileinstall()) host.awaitDeployFolder(Duration.ofSeconds(30));
         return lab;
     }
@@ -146,6 +149,10 @@ public final class Lab implements AutoCloseable {
             }
         };
         watchRegistrations.add(host.context().registerService(ConfigurationListener.class, configListener, null));
+    }
+
+    /** The Gogo shell commands lab:list, lab:run, lab:publish (registered before the first run, so they work during it). */
+    public void registerShellCommands(Path out) {
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("osgi.command.scope", "lab");
         props.put("osgi.command.function", new String[] {"list", "run", "publish"});
@@ -160,6 +167,12 @@ public final class Lab implements AutoCloseable {
                 configChanged.clear();
                 Set<String> touched = runner.runChanged(rerun);
                 if (!touched.isEmpty()) {
+                    for (String id : touched) {
+                        Report.Section sec = runner.sections().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);
+                        if (sec == null) System.out.println("watch: " + id + " removed");
+                        else System.out.printf("watch: %s %s in %.1f s%s%n", id, sec.status(), sec.took().toMillis() / 1000.0,
+                                sec.failed() ? ": " + sec.errorLine() : "");
+                    }
                     publish(out);
                     LOG.info("re-ran/removed {} and republished {}", touched, out);
                 }
@@ -263,12 +276,14 @@ public final class Lab implements AutoCloseable {
 
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) return; // the shutdown hook and the command may both get here
         worker.shutdownNow();
-        if (analysisListener != null) {
+        org.osgi.framework.BundleContext ctx = host.context(); // null once the framework stopped (shell "exit")
+        if (analysisListener != null && ctx != null) {
             try {
-                host.context().removeServiceListener(analysisListener);
+                ctx.removeServiceListener(analysisListener);
             } catch (IllegalStateException ignored) {
-                // framework already stopped
+                // framework stopping
             }
         }
         for (ServiceRegistration<?> r : watchRegistrations) {

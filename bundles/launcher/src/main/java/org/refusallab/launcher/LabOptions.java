@@ -77,7 +77,6 @@ public class LabOptions {
             if (timeoutSeconds <= 0) throw new IllegalArgumentException("--timeout must be positive, got " + timeoutSeconds);
             overrides.put(FrameworkHost.TIMEOUT, timeoutSeconds.toString());
         }
-        if (shell) overrides.put("gosh.args", "--noshutdown");
         return new Lab.Settings(home(), workDir(), configDir(), modelDir(), gelu(), frameworkBundles(), fileinstall, shell,
                 overrides, preloaded, ConsoleProgress::new);
     }

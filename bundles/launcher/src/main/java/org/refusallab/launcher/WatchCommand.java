@@ -12,7 +12,7 @@ import picocli.CommandLine.Model.CommandSpec;
 @Command(name = "watch", mixinStandardHelpOptions = true,
         description = {"Run everything once, then stay up with the model loaded: a bundle dropped into, replaced in or removed from the deploy folder",
                 "(or a refusallab.analysis.<id>.cfg changed there) re-runs what changed and republishes within seconds.",
-                "Gogo shell commands: lab:list, lab:run [id...], lab:publish; 'exit' or Ctrl-C stops."})
+                "Gogo shell commands: lab:list, lab:run [id...], lab:publish; 'exit 0', Ctrl-D or Ctrl-C stops."})
 public class WatchCommand implements Callable<Integer> {
 
     @Mixin
@@ -34,6 +34,7 @@ public class WatchCommand implements Callable<Integer> {
         Thread hook = new Thread(lab::close, "refusal-lab-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
+            lab.registerShellCommands(site);
             RunCommand.runAndPublish(lab, Set.of(), site, spec.commandLine().getOut(), spec.commandLine().getErr());
             lab.watch(site);
             spec.commandLine().getOut().println("watching " + lab.host().deployDir() + " (report: " + site.resolve("index.html") + ")");

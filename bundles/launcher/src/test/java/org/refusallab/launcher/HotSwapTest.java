@@ -42,6 +42,7 @@ class HotSwapTest {
         lab.runAll(java.util.Set.of());
         site = root.resolve("site");
         lab.publish(site);
+        lab.registerShellCommands(site);
         lab.watch(site);
         deploy = lab.host().deployDir();
     }
