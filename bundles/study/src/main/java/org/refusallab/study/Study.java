@@ -43,7 +43,11 @@ public final class Study {
     private static Map<String, String> defaults() {
         Map<String, String> d = new LinkedHashMap<>();
         d.put("study.pairs", "");                       // pairs file; empty = the seed's three pairs
-        d.put("study.heldOutPairs", "");                // extra pairs for generations / metric validation; empty = none
+        d.put("study.heldOutPairs", "");                // extra pairs for generations, metric validation, projections; empty = none
+        d.put("study.heldOutLimit", "0");               // use the first N held-out pairs; 0 = all
+        d.put("study.eval.harmful", "");                // held-out single instructions for generations / metric validation
+        d.put("study.eval.harmless", "");
+        d.put("study.eval.limit", "0");                 // first N of each eval file; 0 = all
         d.put("study.refusalToken", "I");
         d.put("study.metric", "logit");                 // the seed's metric; "log-odds" = prior work's
         d.put("study.maxBatch", "32");
@@ -54,6 +58,7 @@ public final class Study {
         d.put("study.direction.layer", "-1");           // >= 0 with a position: use that candidate, no selection
         d.put("study.direction.position", "0");         // from the end, -1 = last token
         d.put("study.direction.selectionMetric", "log-odds");
+        d.put("study.direction.selectionLimit", "32");  // candidates are scored on the first N prompts of each kind (0 = all)
         d.put("study.direction.klBound", "0.1");
         d.put("study.direction.pruneLayerFraction", "0.2");
         d.put("study.direction.save", "true");          // write directions/<checkpoint>-refusal-direction.{json,npy}
@@ -135,7 +140,20 @@ public final class Study {
 
     public List<PromptPair> heldOutPairs() {
         String f = studyParam("heldOutPairs");
-        return f.isEmpty() ? List.of() : PromptSets.readPairs(configFile(f));
+        return f.isEmpty() ? List.of() : limit(PromptSets.readPairs(configFile(f)), studyInt("heldOutLimit"));
+    }
+
+    /** Held-out single instructions: [0] harmful, [1] harmless (empty lists if not configured). */
+    public List<List<String>> evalInstructions() {
+        String hf = studyParam("eval.harmful"), hl = studyParam("eval.harmless");
+        int n = studyInt("eval.limit");
+        return List.of(hf.isEmpty() ? List.of() : limit(PromptSets.readInstructions(configFile(hf)), n),
+                hl.isEmpty() ? List.of() : limit(PromptSets.readInstructions(configFile(hl)), n));
+    }
+
+    private static <T> List<T> limit(List<T> xs, int n) {
+        if (n < 0) throw new IllegalArgumentException("a limit must be >= 0 (0 = all), got " + n);
+        return n == 0 || n >= xs.size() ? xs : xs.subList(0, n);
     }
 
     public List<PairTokens> pairTokens() {
@@ -219,7 +237,8 @@ public final class Study {
         } else {
             RefusalMetric selectionMetric = new RefusalMetric(RefusalMetric.Kind.parse(studyParam("direction.selectionMetric")),
                     tokenizer().tokenId(studyParam("refusalToken")));
-            var sel = DirectionFinder.select(batches, diffs, harmfulTokens, harmlessTokens, selectionMetric,
+            int n = studyInt("direction.selectionLimit");
+            var sel = DirectionFinder.select(batches, diffs, limit(harmfulTokens, n), limit(harmlessTokens, n), selectionMetric,
                     studyDouble("direction.pruneLayerFraction"), studyDouble("direction.klBound"));
             ctx.shared().put(SHARED_SELECTION, sel.candidates());
             rd = sel.direction();
@@ -240,7 +259,10 @@ public final class Study {
         }
     }
 
-    /** Baseline and intervened generations for the pairs and the held-out pairs, computed once per run. */
+    /**
+     * Baseline and intervened generations, computed once per run: each pair as harmful then harmless (set "pairs",
+     * then "held-out pairs"), then the eval instructions (set "eval", harmful ones first).
+     */
     @SuppressWarnings("unchecked")
     public List<Generations.Completion> generations() {
         RefusalDirection dir = direction();
@@ -253,9 +275,12 @@ public final class Study {
                 prompts.add(new Generations.Prompt("pairs", false, p.harmless()));
             }
             for (PromptPair p : heldOutPairs()) {
-                prompts.add(new Generations.Prompt("held-out", true, p.harmful()));
-                prompts.add(new Generations.Prompt("held-out", false, p.harmless()));
+                prompts.add(new Generations.Prompt("held-out pairs", true, p.harmful()));
+                prompts.add(new Generations.Prompt("held-out pairs", false, p.harmless()));
             }
+            List<List<String>> eval = evalInstructions();
+            for (String s : eval.get(0)) prompts.add(new Generations.Prompt("eval", true, s));
+            for (String s : eval.get(1)) prompts.add(new Generations.Prompt("eval", false, s));
             var out = Generations.run(model(), prompts, dir, studyInt("maxNewTokens"), maxBatch(), refusalScore(), ctx::checkCancelled);
             ctx.shared().put(SHARED_GENERATIONS, out);
             return out;

@@ -50,7 +50,6 @@ public final class BlockContributions implements Analysis {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("sign", "harmful-minus-harmless");
         p.put("includeHeldOut", "true");
-        p.put("maxBatch", "study.maxBatch");
         return p;
     }
 

@@ -54,7 +54,6 @@ public final class BlockGroupPatching implements Analysis {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("layerGroups", "thirds");
         p.put("threshold", "0.5");
-        p.put("maxBatch", "study.maxBatch");
         return p;
     }
 

@@ -44,7 +44,6 @@ public final class Generations implements Analysis {
     @Override
     public Map<String, String> parameters() {
         Map<String, String> p = new LinkedHashMap<>(Study.STUDY_DEFAULTS);
-        p.put("maxBatch", "study.maxBatch");
         return p;
     }
 

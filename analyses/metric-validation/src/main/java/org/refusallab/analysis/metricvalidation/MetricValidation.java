@@ -48,8 +48,8 @@ public final class MetricValidation implements Analysis {
     @Override
     public Map<String, String> parameters() {
         Map<String, String> p = new LinkedHashMap<>();
-        p.put("maxBatch", "study.maxBatch");
-        for (String k : List.of("study.metric", "study.refusalToken", "study.pairs", "study.heldOutPairs")) p.put(k, Study.STUDY_DEFAULTS.get(k));
+        for (String k : List.of("study.metric", "study.refusalToken", "study.pairs", "study.heldOutPairs", "study.heldOutLimit",
+                "study.eval.harmful", "study.eval.harmless", "study.eval.limit")) p.put(k, Study.STUDY_DEFAULTS.get(k));
         return p;
     }
 
@@ -117,9 +117,9 @@ public final class MetricValidation implements Analysis {
         for (int i = 0; i < n; i++) {
             if (cs.get(i).harmful() && v.intervened()[i] < v.baseline()[i]) reduced++;
         }
-        // the generation list alternates harmful, harmless for each pair
+        // pairs come first in the generation list, each as harmful then harmless
         for (int i = 0; i + 1 < n; i += 2) {
-            if (cs.get(i).harmful() && !cs.get(i + 1).harmful()) {
+            if (!cs.get(i).set().equals("eval") && cs.get(i).harmful() && !cs.get(i + 1).harmful()) {
                 pairs++;
                 if (v.baseline()[i] > v.baseline()[i + 1]) harmfulAbove++;
             }

@@ -49,7 +49,6 @@ public final class RefusalComponent implements Analysis {
     public Map<String, String> parameters() {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("includeHeldOut", "true");
-        p.put("maxBatch", "study.maxBatch");
         return p;
     }
 

@@ -48,7 +48,6 @@ public final class ResidualPatching implements Analysis {
     @Override
     public Map<String, String> parameters() {
         Map<String, String> p = new LinkedHashMap<>();
-        p.put("maxBatch", "study.maxBatch");
         p.put("study.pairs", Study.STUDY_DEFAULTS.get("study.pairs"));
         return p;
     }

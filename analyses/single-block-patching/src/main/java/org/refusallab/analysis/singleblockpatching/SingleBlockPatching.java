@@ -52,7 +52,6 @@ public final class SingleBlockPatching implements Analysis {
         Map<String, String> p = new LinkedHashMap<>();
         p.put("positions", "all");
         p.put("threshold", "0.5");
-        p.put("maxBatch", "study.maxBatch");
         return p;
     }
 
