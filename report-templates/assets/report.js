@@ -65,8 +65,9 @@
     var width = (edges[edges.length - 1] - edges[0]) / (edges.length - 1);
     var xIndex = function (v) { return (v - edges[0]) / width - 0.5; }; // category i is centred on bin i
     var series = fig.series.map(function (s, i) {
-      var out = { name: s.name, type: 'bar', data: fig.bins.counts[s.name], barGap: '0%', barCategoryGap: '0%',
-                  itemStyle: { opacity: 0.75 } };
+      // series overlap on the shared bins (barGap -100%), translucent, so each bar spans its whole bin
+      var out = { name: s.name, type: 'bar', data: fig.bins.counts[s.name], barGap: '-100%', barCategoryGap: '2%',
+                  itemStyle: { opacity: 0.55 } };
       if (i === 0) out.markLine = markLine(fig, false, xIndex);
       return out;
     });
