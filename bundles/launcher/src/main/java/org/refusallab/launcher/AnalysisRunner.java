@@ -24,6 +24,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
 import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceEvent;
+import org.osgi.framework.ServiceListener;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.Version;
 import org.osgi.service.cm.Configuration;
@@ -215,6 +217,19 @@ public final class AnalysisRunner implements AutoCloseable {
             section = Report.Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, "no model is loaded (no HookedModel service)", Duration.ZERO, params);
         } else {
             AtomicBoolean cancelled = new AtomicBoolean();
+            AtomicBoolean removed = new AtomicBoolean();
+            // the bundle going away (uninstalled or updated from the deploy folder) asks the analysis to stop
+            ServiceListener whenGone = e -> {
+                if (e.getType() == ServiceEvent.UNREGISTERING) {
+                    removed.set(true);
+                    cancelled.set(true);
+                }
+            };
+            try {
+                context.addServiceListener(whenGone, "(" + Constants.SERVICE_ID + "=" + c.serviceId() + ")");
+            } catch (InvalidSyntaxException e) {
+                throw new IllegalStateException(e);
+            }
             Progress bar = progress.create(c.id());
             AnalysisContext ctx = new Context(model, params, configDir, shared, bar, cancelled);
             FutureTask<AnalysisResult> task = new FutureTask<>(() -> c.analysis().run(ctx));
@@ -234,7 +249,7 @@ public final class AnalysisRunner implements AutoCloseable {
                 worker.interrupt();
                 error = "timed out after " + timeout.toSeconds() + " s (limit: parameter timeoutSeconds)";
             } catch (ExecutionException e) {
-                error = describe(e.getCause());
+                error = removed.get() ? "stopped: its bundle was removed while it ran" : describe(e.getCause());
             } catch (InterruptedException e) {
                 cancelled.set(true);
                 worker.interrupt();
@@ -242,6 +257,11 @@ public final class AnalysisRunner implements AutoCloseable {
                 error = "interrupted (the platform is shutting down)";
             } finally {
                 safeDone(bar);
+                try {
+                    context.removeServiceListener(whenGone);
+                } catch (IllegalStateException ignored) {
+                    // framework stopping
+                }
             }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             section = error == null

@@ -137,6 +137,29 @@ class PlatformTest {
     }
 
     @Test
+    void removingABundleStopsItsRunningAnalysis() throws Exception {
+        Bundle endless = lab.host().install(TestBundles.build(root.resolve("jars"), "test.endless", "1.0.0", "endless"));
+        endless.start();
+        try {
+            var run = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try {
+                    return lab.runAll(Set.of("endless"));
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            Thread.sleep(500);
+            long t0 = System.nanoTime();
+            endless.uninstall();
+            List<Report.Section> ran = run.get(5, java.util.concurrent.TimeUnit.SECONDS);
+            System.out.printf("running analysis stopped %d ms after its bundle was uninstalled%n", (System.nanoTime() - t0) / 1_000_000);
+            assertEquals("stopped: its bundle was removed while it ran", ran.get(0).errorLine());
+        } finally {
+            lab.runner().runChanged(Set.of()); // drops the section of the departed analysis for the other tests
+        }
+    }
+
+    @Test
     void gogoListShowsEachAnalysisAndItsLastStatus() {
         String list = new LabCommands(lab, root.resolve("site")).list();
         assertTrue(list.lines().anyMatch(l -> l.matches("30\\s+slow\\s+FAILED.*test\\.slow 1\\.0\\.0.*")), list);
