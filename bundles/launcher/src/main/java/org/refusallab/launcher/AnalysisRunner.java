@@ -169,7 +169,7 @@ public final class AnalysisRunner implements AutoCloseable {
         List<Report.Section> ran = new ArrayList<>();
         for (Candidate c : res.winners()) {
             if (!only.isEmpty() && !only.contains(c.id())) continue;
-            if (!study.settings(c.id()).enabled()) {
+            if (!study.settings(c.id()).enabled() && !only.contains(c.id())) { // naming it in --only overrides "enabled": false
                 LOG.info("{} is disabled in {}", c.id(), study.file());
                 sections.remove(c.id());
                 continue;

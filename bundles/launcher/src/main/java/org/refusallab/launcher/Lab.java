@@ -86,7 +86,7 @@ public final class Lab implements AutoCloseable {
         this.model = model;
         this.ownsModel = ownsModel;
         this.modelLoad = modelLoad;
-        modelRegistration = host.context().registerService(HookedModel.class, model, new Hashtable<>(Map.of("refusallab.model", model.info().checkpoint())));
+        modelRegistration = host.context().registerService(HookedModel.class, model, new Hashtable<>(Map.of("refusallab.model", String.valueOf(model.info().checkpoint()))));
         Duration timeout = Duration.ofSeconds(Long.parseLong(host.property(FrameworkHost.TIMEOUT, "3600").trim()));
         runner = new AnalysisRunner(host.context(), study, s.configDir(), timeout, s.progress());
     }
