@@ -109,7 +109,7 @@ public final class BlockContributions implements Analysis {
         for (int l = 0; l < n; l++) total += c[0][l] + c[1][l];
         List<List<String>> rows = new ArrayList<>();
         for (int l = 0; l < n; l++) rows.add(List.of("L" + l, Stats.fmt(c[0][l]), Stats.fmt(c[1][l])));
-        Table table = new Table("block-contributions", "Per-block differences (harmful - harmless)", List.of("layer", "attention", "MLP"), rows,
+        Table table = new Table("block-contributions-table", "Per-block differences (harmful - harmless)", List.of("layer", "attention", "MLP"), rows,
                 String.format("Check: L0 resid_pre difference %s + all blocks = %s; last resid_post difference %s.",
                         Stats.fmt(c[2][1]), Stats.fmt(total), Stats.fmt(c[2][0])));
         return new AnalysisResult("Differential (harmful vs harmless) refusal component written by every attention and MLP block at the last position.",

@@ -19,7 +19,7 @@ class BlockContributionsTest {
         ReferenceModel m = ReferenceModel.tiny();
         Independent ind = new Independent(m);
         int n = m.info().nLayers();
-        var r = new BlockContributions().run(Independent.context(m, config, 1, -1, 3));
+        var r = Independent.wellFormed(new BlockContributions().run(Independent.context(m, config, 1, -1, 3)));
         double[] unit = Independent.unit(ind.seedDirection(1, -1));
         double[] attn = new double[n], mlp = new double[n];
         double embedGap = 0, postGap = 0;
@@ -51,13 +51,13 @@ class BlockContributionsTest {
     void theSeedsSignIsAvailableAndStated() throws Exception {
         ReferenceModel m = ReferenceModel.tiny();
         var ctx = Independent.context(m, config, 1, -1, 8);
-        var plus = Independent.series(Independent.figure(new BlockContributions().run(ctx), "block-contributions"), "MLP (hook_mlp_out)");
+        var plus = Independent.series(Independent.figure(Independent.wellFormed(new BlockContributions().run(ctx)), "block-contributions"), "MLP (hook_mlp_out)");
         ctx.parameters().put("analyses.block-contributions.sign", "harmless-minus-harmful");
-        var fig = Independent.figure(new BlockContributions().run(ctx), "block-contributions");
+        var fig = Independent.figure(Independent.wellFormed(new BlockContributions().run(ctx)), "block-contributions");
         assertTrue(fig.title().contains("harmless - harmful"));
         double[] minus = Independent.series(fig, "MLP (hook_mlp_out)");
         for (int l = 0; l < plus.length; l++) assertEquals(-plus[l], minus[l], 1e-12);
         ctx.parameters().put("analyses.block-contributions.sign", "up");
-        assertThrows(IllegalArgumentException.class, () -> new BlockContributions().run(ctx));
+        assertThrows(IllegalArgumentException.class, () -> Independent.wellFormed(new BlockContributions().run(ctx)));
     }
 }

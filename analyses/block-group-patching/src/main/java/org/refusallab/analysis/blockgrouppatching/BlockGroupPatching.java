@@ -129,7 +129,7 @@ public final class BlockGroupPatching implements Analysis {
                             + "metric (mean %s); metrics averaged over %d pairs first.", POSITIONS.get(pos), Stats.fmt(Stats.mean(r.clean())),
                             Stats.fmt(Stats.mean(r.corrupt())), r.pairs().size())));
         }
-        Table table = new Table("block-group-patching", "Block-group noising", List.of("layers", "block", "position", "patched metric", "fraction recovered"),
+        Table table = new Table("block-group-patching-table", "Block-group noising", List.of("layers", "block", "position", "patched metric", "fraction recovered"),
                 rows, null);
         return new AnalysisResult("Noising patching of 12 block groups (3 layer groups x attention/MLP x subject/last position).",
                 figs, List.of(table), findings(r, threshold));

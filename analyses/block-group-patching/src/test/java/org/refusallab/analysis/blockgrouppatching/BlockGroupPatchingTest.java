@@ -23,7 +23,7 @@ class BlockGroupPatchingTest {
         Independent ind = new Independent(m);
         var ctx = Independent.context(m, config, 2, -1, 5);
         ctx.parameters().put("analyses.block-group-patching.layerGroups", "0-1,1-3,3-4");
-        var r = new BlockGroupPatching().run(ctx);
+        var r = Independent.wellFormed(new BlockGroupPatching().run(ctx));
         int[][] groups = {{0, 1}, {1, 3}, {3, 4}};
         double clean = 0, corrupt = 0;
         for (String[] pair : Independent.SEED) {

@@ -58,7 +58,7 @@ public final class Generations implements Analysis {
             rows.add(List.of(c.set(), c.harmful() ? "harmful" : "harmless", c.instruction(), c.baseline(),
                     c.baselineRefusal() ? "1.0" : "0.0", c.intervened(), c.intervenedRefusal() ? "1.0" : "0.0"));
         }
-        Table table = new Table("completions", "Greedy completions (" + study.studyParam("maxNewTokens") + " new tokens at most)",
+        Table table = new Table("completions-table", "Greedy completions (" + study.studyParam("maxNewTokens") + " new tokens at most)",
                 List.of("set", "kind", "instruction", "baseline completion", "baseline refusal", "intervened completion", "intervened refusal"),
                 rows, "Refusal = at least one of the seed's Appendix A substrings in the completion. Intervened = the refusal "
                 + "direction projected out of every hook_resid_pre, hook_attn_out and hook_mlp_out at every position.");
@@ -71,11 +71,12 @@ public final class Generations implements Analysis {
         double[] all = rates(completions, null);
         for (String set : sets) {
             double[] r = rates(completions, set);
-            series.add(Figure.Series.of(set, r));
+            // a set without harmful or without harmless prompts has undefined rates: table only (n/a)
+            if (!Double.isNaN(r[0]) && !Double.isNaN(r[2])) series.add(Figure.Series.of(set, r));
             rateRows.add(List.of(set, Stats.fmt(r[0]), Stats.fmt(r[1]), Stats.fmt(r[2]), Stats.fmt(r[3])));
         }
         rateRows.add(List.of("all", Stats.fmt(all[0]), Stats.fmt(all[1]), Stats.fmt(all[2]), Stats.fmt(all[3])));
-        Table rates = new Table("refusal-rates", "Refusal rates", List.of("set", "harmful baseline", "harmful intervened",
+        Table rates = new Table("refusal-rates-table", "Refusal rates", List.of("set", "harmful baseline", "harmful intervened",
                 "harmless baseline", "harmless intervened"), rateRows, "Fraction of completions scored as refusals.");
         Figure fig = new Figure("refusal-rates", "Refusal rate by instruction kind and model", Figure.Kind.BAR, "instructions / model",
                 "refusal rate", "fraction", conditions, null, series, null, "Substring refusal score of greedy completions, per prompt set.");

@@ -19,7 +19,7 @@ class MetricValidationTest {
     void conditionMeansEqualUnbatchedReferenceMetrics() throws Exception {
         ReferenceModel m = ReferenceModel.tiny();
         Independent ind = new Independent(m);
-        var r = new MetricValidation().run(Independent.context(m, config, 3, -2, 5));
+        var r = Independent.wellFormed(new MetricValidation().run(Independent.context(m, config, 3, -2, 5)));
         var abl = ind.ablation(ind.seedDirection(3, -2));
         double[] expected = new double[4];
         for (String[] pair : Independent.SEED) {

@@ -96,7 +96,7 @@ public final class RefusalComponent implements Analysis {
                 + study.direction().layer() + ", position " + study.direction().position() + ").");
         List<List<String>> rows = new ArrayList<>();
         for (int l = 0; l <= n; l++) rows.add(List.of(labels(n).get(l), Stats.fmt(c[0][l]), Stats.fmt(c[1][l]), Stats.fmt(gap[l])));
-        Table table = new Table("refusal-component", "Refusal component by layer", List.of("hook", "harmful", "harmless", "harmful - harmless"), rows, null);
+        Table table = new Table("refusal-component-table", "Refusal component by layer", List.of("hook", "harmful", "harmless", "harmful - harmless"), rows, null);
         return new AnalysisResult("Projection of the residual stream on the refusal direction at the last position, harmful vs harmless.",
                 List.of(fig), List.of(table), findings(gap, n));
     }

@@ -19,7 +19,7 @@ class RefusalComponentTest {
         ReferenceModel m = ReferenceModel.tiny();
         Independent ind = new Independent(m);
         int n = m.info().nLayers();
-        var r = new RefusalComponent().run(Independent.context(m, config, 2, -1, 4));
+        var r = Independent.wellFormed(new RefusalComponent().run(Independent.context(m, config, 2, -1, 4)));
         double[] unit = Independent.unit(ind.seedDirection(2, -1));
         double[][] expected = new double[2][n + 1];
         for (String[] pair : Independent.SEED) {

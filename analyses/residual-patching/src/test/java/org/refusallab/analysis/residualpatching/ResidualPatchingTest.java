@@ -22,7 +22,7 @@ class ResidualPatchingTest {
         int maxBatch = 16;
         var ctx = Independent.context(m, config, 2, -1, maxBatch);
         int before = m.forwardCalls.get();
-        var r = new ResidualPatching().run(ctx);
+        var r = Independent.wellFormed(new ResidualPatching().run(ctx));
         int calls = m.forwardCalls.get() - before;
         int cells = 0;
         for (String[] pair : Independent.SEED) cells += n * ind.chat(pair[0]).length;

@@ -119,7 +119,7 @@ public final class SingleBlockPatching implements Analysis {
                 String.format("Run harmful prompts, patch in the harmless twin's blocks.L.<hook> at %s positions. Fraction = (patched - clean) / "
                         + "(corrupt - clean), clean = harmful metric (mean %s), corrupt = harmless (mean %s), over %d pairs. hook_resid_pre is shown "
                         + "for comparison with patching the residual stream.", positions, Stats.fmt(Stats.mean(r.clean())), Stats.fmt(Stats.mean(r.corrupt())), r.pairs().size()));
-        Table table = new Table("single-block-patching", "Single-block noising: fraction recovered", List.of("layer", "attention", "MLP", "resid_pre"), rows, null);
+        Table table = new Table("single-block-patching-table", "Single-block noising: fraction recovered", List.of("layer", "attention", "MLP", "resid_pre"), rows, null);
 
         double maxAttn = max(frac[0]), maxMlp = max(frac[1]), maxResid = max(frac[2]);
         List<Finding> findings = List.of(

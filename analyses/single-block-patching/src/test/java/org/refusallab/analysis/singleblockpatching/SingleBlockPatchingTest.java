@@ -20,7 +20,7 @@ class SingleBlockPatchingTest {
         Independent ind = new Independent(m);
         int n = m.info().nLayers();
         // maxBatch 7 mixes copies of pairs of different lengths in a chunk: all-position patches then follow each row's padding
-        var r = new SingleBlockPatching().run(Independent.context(m, config, 2, -1, 7));
+        var r = Independent.wellFormed(new SingleBlockPatching().run(Independent.context(m, config, 2, -1, 7)));
         double clean = 0, corrupt = 0;
         for (String[] pair : Independent.SEED) {
             clean += ind.logitMetric(pair[0], List.of(), "I") / 3;
@@ -47,7 +47,7 @@ class SingleBlockPatchingTest {
         Independent ind = new Independent(m);
         var ctx = Independent.context(m, config, 2, -1, 32);
         ctx.parameters().put("analyses.single-block-patching.positions", "last");
-        var fig = Independent.figure(new SingleBlockPatching().run(ctx), "single-block-patching");
+        var fig = Independent.figure(Independent.wellFormed(new SingleBlockPatching().run(ctx)), "single-block-patching");
         double clean = 0, corrupt = 0, patched = 0;
         for (String[] pair : Independent.SEED) {
             clean += ind.logitMetric(pair[0], List.of(), "I") / 3;
@@ -56,6 +56,6 @@ class SingleBlockPatchingTest {
         }
         assertEquals((patched - clean) / (corrupt - clean), Independent.series(fig, "hook_mlp_out")[3], 1e-3);
         ctx.parameters().put("analyses.single-block-patching.positions", "middle");
-        assertThrows(IllegalArgumentException.class, () -> new SingleBlockPatching().run(ctx));
+        assertThrows(IllegalArgumentException.class, () -> Independent.wellFormed(new SingleBlockPatching().run(ctx)));
     }
 }

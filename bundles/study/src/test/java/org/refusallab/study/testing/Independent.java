@@ -118,6 +118,34 @@ public final class Independent {
                 .orElseThrow(() -> new AssertionError("no series " + name + " in figure " + f.id())).values()[0];
     }
 
+    /**
+     * The platform's rules for a result (bundles/launcher ResultValidator): figure and table ids unique together,
+     * one y per x label, heatmaps sized by their labels, no NaN or infinity outside heatmap cells.
+     */
+    public static AnalysisResult wellFormed(AnalysisResult r) {
+        java.util.Set<String> ids = new java.util.HashSet<>();
+        for (Figure f : r.figures()) {
+            if (!ids.add(f.id())) throw new AssertionError("id used twice: " + f.id());
+            for (Figure.Series s : f.series()) {
+                if (f.kind() == Figure.Kind.HEATMAP) {
+                    if (s.values().length != f.yLabels().size()) throw new AssertionError(f.id() + ": heatmap rows != y labels");
+                    for (double[] row : s.values()) {
+                        if (row.length != f.xLabels().size()) throw new AssertionError(f.id() + ": heatmap columns != x labels");
+                        for (double v : row) if (Double.isInfinite(v)) throw new AssertionError(f.id() + ": infinite cell");
+                    }
+                } else if (f.kind() != Figure.Kind.HISTOGRAM) {
+                    if (s.values().length != 1 || s.values()[0].length != f.xLabels().size()) {
+                        throw new AssertionError(f.id() + "/" + s.name() + ": " + s.values()[0].length + " values for " + f.xLabels().size() + " labels");
+                    }
+                    for (double v : s.values()[0]) if (!Double.isFinite(v)) throw new AssertionError(f.id() + "/" + s.name() + ": non-finite value");
+                }
+            }
+        }
+        for (Table t : r.tables()) if (!ids.add(t.id())) throw new AssertionError("id used twice: " + t.id());
+        if (r.findings().isEmpty()) throw new AssertionError("no findings");
+        return r;
+    }
+
     public static Table table(AnalysisResult r, String id) {
         return r.tables().stream().filter(t -> t.id().equals(id)).findFirst()
                 .orElseThrow(() -> new AssertionError("no table " + id));
