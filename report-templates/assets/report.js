@@ -17,6 +17,17 @@
     return lines.length ? { symbol: 'none', silent: true, lineStyle: { type: 'dashed', color: '#c23531' }, data: lines } : undefined;
   }
 
+  // axis labels such as 0.000000005 overflow the chart: three significant digits are plenty
+  function shortNumber(v) { return String(Number(Number(v).toPrecision(3))); }
+
+  // ECharts does not stretch an axis to a markLine: a 50% threshold over data near 0 would be invisible
+  function withRefs(fig, pick, fromZero) {
+    var ys = (fig.referenceLines || []).filter(function (r) { return r.axis !== 'x'; }).map(function (r) { return r.value; });
+    if (!ys.length) return undefined;
+    if (fromZero) ys.push(0); // bars grow from zero
+    return function (extent) { return pick.apply(null, [pick === Math.min ? extent.min : extent.max].concat(ys)); };
+  }
+
   function isNumeric(labels) {
     return labels.length > 0 && labels.every(function (l) { return l !== '' && isFinite(Number(l)); });
   }
@@ -34,7 +45,9 @@
       xAxis: numericX ? { type: 'value', name: fig.xTitle, nameLocation: 'middle', nameGap: 30, scale: true }
                       : { type: 'category', data: fig.xLabels, name: fig.xTitle, nameLocation: 'middle', nameGap: 30,
                           axisLabel: { hideOverlap: true } },
-      yAxis: { type: 'value', name: axisName(fig.yTitle, fig.unit), nameLocation: 'middle', nameGap: 50, scale: type !== 'bar' },
+      yAxis: { type: 'value', name: axisName(fig.yTitle, fig.unit), nameLocation: 'middle', nameGap: 50, scale: type !== 'bar',
+               min: withRefs(fig, Math.min, type === 'bar'), max: withRefs(fig, Math.max, type === 'bar'),
+               axisLabel: { formatter: shortNumber } },
       series: series
     };
   }

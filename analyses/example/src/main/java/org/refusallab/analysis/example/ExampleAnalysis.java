@@ -83,7 +83,7 @@ public class ExampleAnalysis implements Analysis {
                 if (row[v] > row[tokenId]) rank++;
                 if (row[v] > row[argmax]) argmax = v;
             }
-            rows.add(List.of(prompts.get(b), String.format("%.4f", tokenLogit[b]), String.format("%.4f", tokenProb[b]),
+            rows.add(List.of(prompts.get(b), String.format("%.4f", tokenLogit[b]), String.format("%.4g", tokenProb[b]),
                     Integer.toString(rank), tokenizer.tokenString(argmax)));
         }
         List<String> labels = prompts.stream().map(p -> p.length() > 32 ? p.substring(0, 31) + "…" : p).toList();
