@@ -76,6 +76,7 @@ public final class Lab implements AutoCloseable {
     private ScheduledFuture<?> pendingRefresh;
     private final Set<String> configChanged = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Instant lastPublished;
+    private final Object publishLock = new Object();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Lab(Settings s, Instant started, StudyConfig study, FrameworkHost host, HookedModel model, boolean ownsModel, Duration modelLoad) {
@@ -122,9 +123,12 @@ public final class Lab implements AutoCloseable {
         return onWorker(() -> runner.runAll(only));
     }
 
+    /** Synchronized: the watcher and the shell may both publish; two swaps of one folder must not interleave. */
     public void publish(Path out) throws IOException {
-        publisher.publish(report(), out);
-        lastPublished = Instant.now();
+        synchronized (publishLock) { // not the Lab's monitor: service events take that one to schedule refreshes
+            publisher.publish(report(), out);
+            lastPublished = Instant.now();
+        }
     }
 
     public Report report() {

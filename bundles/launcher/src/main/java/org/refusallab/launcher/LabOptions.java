@@ -30,7 +30,7 @@ public class LabOptions {
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "default time limit per analysis (study.json timeoutSeconds wins); default 3600")
     Long timeoutSeconds;
 
-    @Option(names = {"-v", "--verbose"}, description = "stack traces on errors, debug logging")
+    @Option(names = {"-v", "--verbose"}, description = "stack traces on errors, progress of the platform logged (INFO)")
     boolean verbose;
 
     public static Path home() {

@@ -65,7 +65,7 @@ public class SitePublisher {
     }
 
     /** Publishes {@code report} to {@code target} (e.g. site/), replacing what was there only on success. */
-    public void publish(Report report, Path target) throws IOException {
+    public synchronized void publish(Report report, Path target) throws IOException {
         target = target.toAbsolutePath().normalize();
         Path parent = target.getParent();
         Files.createDirectories(parent);
