@@ -54,6 +54,8 @@ public final class AnalysisRunner implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AnalysisRunner.class);
     public static final String PID_PREFIX = "refusallab.analysis.";
     private static final String ID = "[a-z0-9][a-z0-9-]*";
+    /** How long a timed-out analysis gets to notice {@code cancelled()} before the next one starts. */
+    static final long CANCEL_GRACE_MS = 5_000;
 
     /** Makes the progress display of one analysis. */
     public interface ProgressFactory {
@@ -248,6 +250,15 @@ public final class AnalysisRunner implements AutoCloseable {
                 cancelled.set(true);
                 worker.interrupt();
                 error = "timed out after " + timeout.toSeconds() + " s (limit: parameter timeoutSeconds)";
+                // the model is shared: give the analysis a moment to stop before the next one uses it
+                try {
+                    worker.join(CANCEL_GRACE_MS);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                }
+                if (worker.isAlive()) {
+                    error += "; it ignored cancellation and still runs in the background, so later analyses share the model with it";
+                }
             } catch (ExecutionException e) {
                 error = removed.get() ? "stopped: its bundle was removed while it ran" : describe(e.getCause());
             } catch (InterruptedException e) {
