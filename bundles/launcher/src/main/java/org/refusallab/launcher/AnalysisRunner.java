@@ -276,7 +276,8 @@ public final class AnalysisRunner implements AutoCloseable {
             }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             section = error == null
-                    ? new Report.Section(c.id(), c.title(), c.order(), c.bundle(), version, Report.Status.OK, null, took, params, result)
+                    ? new Report.Section(c.id(), c.title(), c.order(), c.bundle(), version, Report.Status.OK, null, took, params, result,
+                            customTemplate(c))
                     : Report.Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, error, took, params);
         }
         // at INFO: "run" prints a status table and "watch" a line per re-run, so failures are not logged twice
@@ -285,6 +286,19 @@ public final class AnalysisRunner implements AutoCloseable {
         sections.put(c.id(), section);
         ranServiceIds.put(c.id(), c.serviceId());
         return section;
+    }
+
+    /** The analysis's own report fragment: report-templates/&lt;id&gt;.html in its bundle (src/main/resources), or null. */
+    private static String customTemplate(Candidate c) {
+        org.osgi.framework.Bundle b = c.ref().getBundle();
+        java.net.URL entry = b == null ? null : b.getEntry("report-templates/" + c.id() + ".html");
+        if (entry == null) return null;
+        try (java.io.InputStream in = entry.openStream()) {
+            return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            LOG.warn("{}: cannot read {}: {}", c.id(), entry, e.toString());
+            return null;
+        }
     }
 
     private static void safeDone(Progress bar) {

@@ -126,6 +126,8 @@ class PlatformTest {
         assertTrue(index.contains("analysis id &#39;dup&#39; is provided by 2 bundles"));
         assertTrue(Files.readString(site.resolve("slow.html")).contains("timed out after 1 s"));
         assertTrue(Files.exists(site.resolve("data/good/logits.csv")));
+        // the good bundle carries report-templates/good.html: rendered into its page with its result
+        assertTrue(Files.readString(site.resolve("good.html")).contains("<p class=\"custom-good\">first logit 0.0 of 4</p>"));
     }
 
     @Test

@@ -18,6 +18,8 @@ final class TestBundles {
             b.setProperty("Bundle-Version", version);
             b.setProperty("Private-Package", "org.refusallab.launcher.testbundles." + testPackage);
             b.setProperty("-dsannotations", "*");
+            Path resources = Path.of("src/test/resources/testbundles", testPackage);
+            if (java.nio.file.Files.isDirectory(resources)) b.setProperty("-includeresource", resources.toString());
             b.addClasspath(new File("target/test-classes"));
             b.addClasspath(new File(Analysis.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
             Jar jar = b.build();

@@ -36,10 +36,22 @@ public record Report(Summary summary, List<Section> sections) {
 
     /**
      * One analysis: where it came from, how it went, and its result (null when it failed). {@code error} is the
-     * one-line reason a section failed.
+     * reason a section failed (first line, then details). {@code customTemplate} is the analysis's own Thymeleaf
+     * fragment (report-templates/&lt;id&gt;.html in its bundle), or null: the standard fragments only.
      */
     public record Section(String id, String title, int order, String bundle, String bundleVersion, Status status,
-                          String error, Duration took, Map<String, String> parameters, AnalysisResult result) {
+                          String error, Duration took, Map<String, String> parameters, AnalysisResult result,
+                          String customTemplate) {
+
+        public Section(String id, String title, int order, String bundle, String bundleVersion, Status status,
+                       String error, Duration took, Map<String, String> parameters, AnalysisResult result) {
+            this(id, title, order, bundle, bundleVersion, status, error, took, parameters, result, null);
+        }
+
+        public Section withCustomTemplate(String template) {
+            return new Section(id, title, order, bundle, bundleVersion, status, error, took, parameters, result, template);
+        }
+
         public Section {
             if (id == null || !id.matches("[a-z0-9][a-z0-9-]*") || id.equals("index")) {
                 throw new IllegalArgumentException("analysis id must be lower-case-dashed and not 'index': " + id);

@@ -32,6 +32,7 @@ import org.thymeleaf.TemplateEngine;
 import org.thymeleaf.context.Context;
 import org.thymeleaf.templatemode.TemplateMode;
 import org.thymeleaf.templateresolver.ClassLoaderTemplateResolver;
+import org.thymeleaf.templateresolver.StringTemplateResolver;
 
 /**
  * Writes the static report: index.html, one page per analysis, the figures' data as JSON and CSV, and the assets
@@ -50,6 +51,8 @@ public class SitePublisher {
     private static final List<String> ASSETS = List.of("report.css", "report.js");
 
     private final TemplateEngine engine;
+    /** Renders an analysis's own fragment (a template given as text) with its result. */
+    private final TemplateEngine customEngine;
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private final CsvMapper csv = new CsvMapper();
 
@@ -62,6 +65,11 @@ public class SitePublisher {
         resolver.setCacheable(true);
         engine = new TemplateEngine();
         engine.setTemplateResolver(resolver);
+        StringTemplateResolver strings = new StringTemplateResolver();
+        strings.setTemplateMode(TemplateMode.HTML);
+        strings.setCacheable(false);
+        customEngine = new TemplateEngine();
+        customEngine.setTemplateResolver(strings);
     }
 
     /** Publishes {@code report} to {@code target} (e.g. site/), replacing what was there only on success. */
@@ -134,7 +142,22 @@ public class SitePublisher {
                 tables.add(new TableView(t, "data/" + s.id() + "/" + t.id() + ".csv"));
             }
         }
-        return new SectionView(s, figures, tables);
+        String customHtml = null;
+        String customError = null;
+        if (s.customTemplate() != null && s.result() != null) {
+            Context ctx = new Context(Locale.ROOT);
+            ctx.setVariable("result", s.result());
+            ctx.setVariable("section", s);
+            ctx.setVariable("parameters", s.parameters());
+            try {
+                customHtml = customEngine.process(s.customTemplate(), ctx);
+            } catch (RuntimeException e) {
+                // the analysis's own template is its business: the standard rendering still publishes
+                customError = "the analysis's template (report-templates/" + s.id() + ".html) failed: " + e.getMessage();
+                LOG.warn(customError);
+            }
+        }
+        return new SectionView(s, figures, tables, customHtml, customError);
     }
 
     private void writeCsv(List<List<String>> rows, Path file) throws IOException {
@@ -231,7 +254,9 @@ public class SitePublisher {
 
     public record TableView(Table table, String csvFile) { }
 
-    public record SectionView(Report.Section section, List<FigureView> figures, List<TableView> tables) {
+    /** A section as its page shows it; {@code customHtml} is the analysis's own fragment, rendered (or null). */
+    public record SectionView(Report.Section section, List<FigureView> figures, List<TableView> tables,
+                              String customHtml, String customError) {
         public Map<String, Long> verdictCounts() {
             var counts = new java.util.LinkedHashMap<String, Long>();
             if (section.result() != null) {
