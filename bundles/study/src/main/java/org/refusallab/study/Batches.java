@@ -85,6 +85,28 @@ public final class Batches {
         return out;
     }
 
+    /**
+     * Metrics of every row, baseline and with the direction ablated, in the same forwards: {@code [0]} baseline,
+     * {@code [1]} ablated.
+     */
+    public double[][] metricBaselineAndAblated(List<int[]> rows, float[] direction, RefusalMetric metric) {
+        List<int[]> both = new ArrayList<>(rows);
+        both.addAll(rows);
+        int n = rows.size();
+        int layers = model.info().nLayers();
+        float[][] logits = lastLogits(both, chunk -> {
+            int[] ablated = java.util.stream.IntStream.range(Math.max(chunk.start(), n), chunk.start() + chunk.size())
+                    .map(i -> i - chunk.start()).toArray();
+            return ablated.length == 0 ? List.of() : Interventions.directionalAblation(layers, direction, ablated);
+        });
+        double[][] out = new double[2][n];
+        for (int i = 0; i < n; i++) {
+            out[0][i] = metric.apply(logits[i]);
+            out[1][i] = metric.apply(logits[n + i]);
+        }
+        return out;
+    }
+
     public double[] metric(List<int[]> rows, List<Intervention> sameForAllRows, RefusalMetric metric) {
         float[][] logits = lastLogits(rows, sameForAllRows);
         double[] out = new double[logits.length];

@@ -21,9 +21,12 @@ public final class Generations {
     public static List<Completion> run(HookedModel model, List<Prompt> prompts, RefusalDirection direction,
                                        int maxNewTokens, int maxBatch, RefusalScore score, Runnable cancelCheck) {
         List<int[]> tokens = prompts.stream().map(p -> model.tokenizer().encodeChat(p.instruction())).toList();
-        List<Intervention> ablation = Interventions.directionalAblation(model.info().nLayers(), direction.values(), null);
-        List<String> base = generate(model, tokens, List.of(), maxNewTokens, maxBatch, cancelCheck);
-        List<String> intervened = generate(model, tokens, ablation, maxNewTokens, maxBatch, cancelCheck);
+        // baseline and intervened copies decode together: every prompt twice, the ablation on the second copy's rows only
+        List<int[]> both = new ArrayList<>(tokens);
+        both.addAll(tokens);
+        List<String> all = generate(model, both, tokens.size(), direction, maxNewTokens, maxBatch, cancelCheck);
+        List<String> base = all.subList(0, tokens.size());
+        List<String> intervened = all.subList(tokens.size(), all.size());
         List<Completion> out = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             Prompt p = prompts.get(i);
@@ -33,11 +36,17 @@ public final class Generations {
         return out;
     }
 
-    static List<String> generate(HookedModel model, List<int[]> tokens, List<Intervention> iv, int maxNewTokens, int maxBatch, Runnable cancelCheck) {
+    /** Rows from {@code firstAblated} on are decoded with the direction ablated. */
+    static List<String> generate(HookedModel model, List<int[]> tokens, int firstAblated, RefusalDirection direction, int maxNewTokens,
+                                 int maxBatch, Runnable cancelCheck) {
         List<String> out = new ArrayList<>();
         for (int start = 0; start < tokens.size(); start += maxBatch) {
             if (cancelCheck != null) cancelCheck.run();
-            List<int[]> chunk = new ArrayList<>(tokens.subList(start, Math.min(tokens.size(), start + maxBatch)));
+            final int from = start, end = Math.min(tokens.size(), start + maxBatch);
+            List<int[]> chunk = new ArrayList<>(tokens.subList(start, end));
+            int[] ablated = java.util.stream.IntStream.range(Math.max(start, firstAblated), end).map(i -> i - from).toArray();
+            List<Intervention> iv = ablated.length == 0 ? List.of()
+                    : Interventions.directionalAblation(model.info().nLayers(), direction.values(), ablated);
             for (int[] ids : model.generate(new GenerationRequest(chunk, maxNewTokens, iv))) {
                 out.add(model.tokenizer().decode(ids, true));
             }

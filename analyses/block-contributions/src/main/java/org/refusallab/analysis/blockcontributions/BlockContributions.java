@@ -63,17 +63,21 @@ public final class BlockContributions implements Analysis {
         Set<String> hooks = Set.of("blocks.*.hook_attn_out", "blocks.*.hook_mlp_out", Interventions.residPost(n - 1), Interventions.residPre(0));
         Batches b = study.batches();
         double[][] out = new double[3][n];
+        // harmful prompts then harmless ones, cached in the same forwards
+        List<String> all = new ArrayList<>(pairs.stream().map(PromptPair::harmful).toList());
+        all.addAll(pairs.stream().map(PromptPair::harmless).toList());
+        var acts = b.cache(study.chat(all), hooks, List.of());
         for (int kind = 0; kind < 2; kind++) {
             double sign = kind == 0 ? 1 : -1;
-            List<String> prompts = pairs.stream().map(kind == 0 ? PromptPair::harmful : PromptPair::harmless).toList();
-            var acts = b.cache(study.chat(prompts), hooks, List.of());
-            for (int r = 0; r < prompts.size(); r++) {
+            int offset = kind == 0 ? 0 : pairs.size();
+            for (int i = 0; i < pairs.size(); i++) {
+                int r = offset + i;
                 for (int l = 0; l < n; l++) {
-                    out[0][l] += sign * Stats.dot(acts.at(Interventions.attnOut(l), r, -1), unit) / prompts.size();
-                    out[1][l] += sign * Stats.dot(acts.at(Interventions.mlpOut(l), r, -1), unit) / prompts.size();
+                    out[0][l] += sign * Stats.dot(acts.at(Interventions.attnOut(l), r, -1), unit) / pairs.size();
+                    out[1][l] += sign * Stats.dot(acts.at(Interventions.mlpOut(l), r, -1), unit) / pairs.size();
                 }
-                out[2][0] += sign * Stats.dot(acts.at(Interventions.residPost(n - 1), r, -1), unit) / prompts.size();
-                out[2][1] += sign * Stats.dot(acts.at(Interventions.residPre(0), r, -1), unit) / prompts.size();
+                out[2][0] += sign * Stats.dot(acts.at(Interventions.residPost(n - 1), r, -1), unit) / pairs.size();
+                out[2][1] += sign * Stats.dot(acts.at(Interventions.residPre(0), r, -1), unit) / pairs.size();
             }
         }
         return out;

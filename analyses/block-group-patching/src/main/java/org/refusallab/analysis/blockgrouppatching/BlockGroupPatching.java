@@ -74,8 +74,12 @@ public final class BlockGroupPatching implements Analysis {
         Batches b = study.batches();
         List<int[]> base = pairs.stream().map(PairTokens::harmful).toList();
         List<int[]> src = pairs.stream().map(PairTokens::harmless).toList();
-        var sources = b.cache(src, Set.of("blocks.*.hook_attn_out", "blocks.*.hook_mlp_out"), List.of());
-        double[] clean = b.metric(base, List.of(), metric);
+        // sources first, then the base prompts: one cache run gives the sources' activations and both unpatched metrics
+        List<int[]> both = new ArrayList<>(src);
+        both.addAll(base);
+        var sources = b.cache(both, Set.of("blocks.*.hook_attn_out", "blocks.*.hook_mlp_out"), List.of());
+        double[] clean = new double[pairs.size()];
+        for (int p = 0; p < pairs.size(); p++) clean[p] = metric.apply(sources.lastLogits()[pairs.size() + p]);
         double[] corrupt = new double[pairs.size()];
         for (int p = 0; p < pairs.size(); p++) corrupt[p] = metric.apply(sources.lastLogits()[p]);
         List<Patching.Copy> copies = new ArrayList<>();

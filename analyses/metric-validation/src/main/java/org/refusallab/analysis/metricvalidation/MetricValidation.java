@@ -11,9 +11,7 @@ import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
 import org.refusallab.api.result.Table;
-import org.refusallab.study.Batches;
 import org.refusallab.study.Generations.Completion;
-import org.refusallab.study.Interventions;
 import org.refusallab.study.RefusalDirection;
 import org.refusallab.study.RefusalMetric;
 import org.refusallab.study.Stats;
@@ -61,10 +59,8 @@ public final class MetricValidation implements Analysis {
         List<Completion> cs = study.generations();
         List<int[]> tokens = study.chat(cs.stream().map(Completion::instruction).toList());
         RefusalMetric metric = study.metric();
-        Batches b = study.batches();
-        double[] base = b.metric(tokens, List.of(), metric);
-        double[] abl = b.metric(tokens, Interventions.directionalAblation(study.nLayers(), dir.values(), null), metric);
-        return new Values(cs, base, abl);
+        double[][] m = study.batches().metricBaselineAndAblated(tokens, dir.values(), metric);
+        return new Values(cs, m[0], m[1]);
     }
 
     @Override

@@ -59,13 +59,17 @@ public final class RefusalComponent implements Analysis {
         Set<String> hooks = Set.of("blocks.*.hook_resid_pre", Interventions.residPost(n - 1));
         Batches b = study.batches();
         double[][] out = new double[2][n + 1];
+        // harmful prompts then harmless ones, cached in the same forwards
+        List<String> all = new ArrayList<>(pairs.stream().map(PromptPair::harmful).toList());
+        all.addAll(pairs.stream().map(PromptPair::harmless).toList());
+        var acts = b.cache(study.chat(all), hooks, List.of());
         for (int kind = 0; kind < 2; kind++) {
-            List<String> prompts = pairs.stream().map(kind == 0 ? PromptPair::harmful : PromptPair::harmless).toList();
-            var acts = b.cache(study.chat(prompts), hooks, List.of());
-            for (int r = 0; r < prompts.size(); r++) {
+            int offset = kind == 0 ? 0 : pairs.size();
+            for (int i = 0; i < pairs.size(); i++) {
+                int r = offset + i;
                 for (int l = 0; l <= n; l++) {
                     String h = l < n ? Interventions.residPre(l) : Interventions.residPost(n - 1);
-                    out[kind][l] += Stats.dot(acts.at(h, r, -1), unit) / prompts.size();
+                    out[kind][l] += Stats.dot(acts.at(h, r, -1), unit) / pairs.size();
                 }
             }
         }

@@ -67,8 +67,12 @@ public final class ResidualPatching implements Analysis {
         Batches b = study.batches();
         List<int[]> base = pairs.stream().map(PairTokens::harmless).toList();
         List<int[]> src = pairs.stream().map(PairTokens::harmful).toList();
-        var sources = b.cache(src, Set.of("blocks.*.hook_resid_pre"), List.of());
-        double[] clean = b.metric(base, List.of(), metric);
+        // sources first, then the base prompts: one cache run gives the sources' activations and both unpatched metrics
+        List<int[]> both = new ArrayList<>(src);
+        both.addAll(base);
+        var sources = b.cache(both, Set.of("blocks.*.hook_resid_pre"), List.of());
+        double[] clean = new double[pairs.size()];
+        for (int p = 0; p < pairs.size(); p++) clean[p] = metric.apply(sources.lastLogits()[pairs.size() + p]);
         List<Patching.Copy> copies = new ArrayList<>();
         for (int p = 0; p < pairs.size(); p++) {
             int len = pairs.get(p).length();

@@ -26,8 +26,8 @@ class ResidualPatchingTest {
         int calls = m.forwardCalls.get() - before;
         int cells = 0;
         for (String[] pair : Independent.SEED) cells += n * ind.chat(pair[0]).length;
-        // one cache run of the harmful prompts, one clean run, then the copies in chunks: never one forward per patch
-        assertEquals(2 + (cells + maxBatch - 1) / maxBatch, calls);
+        // one cache run of the 6 prompts (sources' activations, unpatched metrics), then the copies in chunks: never one forward per patch
+        assertEquals(1 + (cells + maxBatch - 1) / maxBatch, calls);
 
         for (int p = 0; p < 3; p++) {
             String harmful = Independent.SEED.get(p)[0], harmless = Independent.SEED.get(p)[1];
