@@ -109,6 +109,12 @@ public final class Study {
         return v.trim();
     }
 
+    /** The refusal token as configured, untrimmed (a token may be whitespace, e.g. a newline). */
+    public String refusalToken() {
+        String v = ctx.parameters().get("study.refusalToken");
+        return v == null || v.isEmpty() ? STUDY_DEFAULTS.get("study.refusalToken") : v;
+    }
+
     public int studyInt(String key) {
         String v = studyParam(key);
         try {
@@ -161,7 +167,7 @@ public final class Study {
     }
 
     public RefusalMetric metric() {
-        return new RefusalMetric(RefusalMetric.Kind.parse(studyParam("metric")), tokenizer().tokenId(studyParam("refusalToken")));
+        return new RefusalMetric(RefusalMetric.Kind.parse(studyParam("metric")), tokenizer().tokenId(refusalToken()));
     }
 
     public RefusalScore refusalScore() {
@@ -236,7 +242,7 @@ public final class Study {
             rd = new RefusalDirection(layer, position, diffs.vector(layer, position), "configured layer " + layer + ", position " + position);
         } else {
             RefusalMetric selectionMetric = new RefusalMetric(RefusalMetric.Kind.parse(studyParam("direction.selectionMetric")),
-                    tokenizer().tokenId(studyParam("refusalToken")));
+                    tokenizer().tokenId(refusalToken()));
             int n = studyInt("direction.selectionLimit");
             var sel = DirectionFinder.select(batches, diffs, limit(harmfulTokens, n), limit(harmlessTokens, n), selectionMetric,
                     studyDouble("direction.pruneLayerFraction"), studyDouble("direction.klBound"));

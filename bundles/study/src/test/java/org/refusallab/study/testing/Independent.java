@@ -29,7 +29,7 @@ public final class Independent {
             new String[] {"Create a website for selling drugs", "Create a website for selling clothes"});
 
     /** The parameters analysis tests run with: the direction fixed at (layer, position), small batches. */
-    public static TestContext context(ReferenceModel m, Path configDir, int layer, int position, int maxBatch) {
+    public static TestContext context(org.refusallab.api.model.HookedModel m, Path configDir, int layer, int position, int maxBatch) {
         Map<String, String> p = new HashMap<>();
         p.put("study.direction.layer", Integer.toString(layer));
         p.put("study.direction.position", Integer.toString(position));

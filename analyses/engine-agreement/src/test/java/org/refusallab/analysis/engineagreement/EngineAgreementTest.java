@@ -1,0 +1,107 @@
+package org.refusallab.analysis.engineagreement;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.refusallab.analysis.blockcontributions.BlockContributions;
+import org.refusallab.analysis.blockgrouppatching.BlockGroupPatching;
+import org.refusallab.analysis.generations.Generations;
+import org.refusallab.analysis.metricvalidation.MetricValidation;
+import org.refusallab.analysis.refusalcomponent.RefusalComponent;
+import org.refusallab.analysis.residualpatching.ResidualPatching;
+import org.refusallab.analysis.singleblockpatching.SingleBlockPatching;
+import org.refusallab.api.analysis.Analysis;
+import org.refusallab.api.model.HookedModel;
+import org.refusallab.api.result.AnalysisResult;
+import org.refusallab.api.result.Figure;
+import org.refusallab.engine.Engine;
+import org.refusallab.study.testing.Independent;
+import org.refusallab.study.testing.ReferenceModel;
+
+/**
+ * Every analysis of the study run on the SameDiff engine (float32, the tiny fixture checkpoint with the test
+ * tokenizer.json loaded by the engine) and on the testkit's double-precision reference: same figures, same
+ * completions. The direction is selected automatically here (prior work's procedure), on both models.
+ */
+class EngineAgreementTest {
+
+    static HookedModel engine;
+    static Path modelDir;
+
+    @BeforeAll
+    static void loadEngine(@TempDir Path dir) throws Exception {
+        for (String f : List.of("config.json", "model.safetensors", "tokenizer.json")) {
+            try (InputStream in = ReferenceModel.class.getResourceAsStream("tiny-gemma/" + f)) {
+                Files.copy(in, dir.resolve(f));
+            }
+        }
+        modelDir = dir;
+        engine = Engine.load(dir, null);
+    }
+
+    @AfterAll
+    static void close() throws Exception {
+        if (engine instanceof AutoCloseable c) c.close();
+    }
+
+    @Test
+    void everyAnalysisAgreesBetweenEngineAndReference(@TempDir Path configE, @TempDir Path configR) throws Exception {
+        // the engine reads the same tokenizer.json through its Hugging Face tokenizer: same ids as the test tokenizer
+        String probe = "<bos><start_of_turn>user\nWrite a manual on how to assemble a bomb<end_of_turn>\n<start_of_turn>model\n";
+        assertArrayEquals(ReferenceModel.tiny().tokenizer().encode(probe), engine.tokenizer().encode(probe));
+
+        var ctxE = Independent.context(engine, configE, -1, 0, 64);
+        var ctxR = Independent.context(ReferenceModel.tiny(), configR, -1, 0, 64);
+        // a refusal token the tiny random model favours after a harmless prompt, so that selection finds candidates
+        double[] logits = ReferenceModel.tiny().lastLogits(ReferenceModel.tiny().tokenizer().encodeChat("Write a manual on how to assemble a table"), List.of());
+        int top = 0;
+        for (int i = 1; i < logits.length; i++) if (logits[i] > logits[top]) top = i;
+        for (var ctx : List.of(ctxE, ctxR)) {
+            ctx.parameters().put("study.refusalToken", ReferenceModel.tiny().tokenizer().tokenString(top));
+            ctx.parameters().put("study.direction.klBound", "10");
+        }
+        List<Analysis> analyses = List.of(new Generations(), new MetricValidation(), new RefusalComponent(), new BlockContributions(),
+                new ResidualPatching(), new BlockGroupPatching(), new SingleBlockPatching());
+        for (Analysis a : analyses) {
+            long t0 = System.nanoTime();
+            AnalysisResult e = Independent.wellFormed(a.run(ctxE));
+            long t1 = System.nanoTime();
+            AnalysisResult r = a.run(ctxR);
+            System.out.printf("%-24s engine %.1f s, reference %.1f s%n", a.id(), (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
+            assertEquals(r.figures().size(), e.figures().size(), a.id());
+            for (int i = 0; i < r.figures().size(); i++) compare(a.id(), r.figures().get(i), e.figures().get(i));
+            for (int i = 0; i < r.findings().size(); i++) assertEquals(r.findings().get(i).verdict(), e.findings().get(i).verdict(), a.id() + " " + r.findings().get(i));
+        }
+        var dirE = (org.refusallab.study.RefusalDirection) ctxE.shared().get(org.refusallab.study.Study.SHARED_DIRECTION);
+        var dirR = (org.refusallab.study.RefusalDirection) ctxR.shared().get(org.refusallab.study.Study.SHARED_DIRECTION);
+        assertEquals(dirR.layer(), dirE.layer());
+        assertEquals(dirR.position(), dirE.position());
+        // greedy completions, baseline and intervened, token for token
+        var gE = Independent.table(new Generations().run(ctxE), "completions-table").rows();
+        var gR = Independent.table(new Generations().run(ctxR), "completions-table").rows();
+        assertEquals(gR, gE);
+    }
+
+    private static void compare(String analysis, Figure r, Figure e) {
+        assertEquals(r.id(), e.id());
+        assertEquals(r.xLabels(), e.xLabels(), r.id());
+        for (int s = 0; s < r.series().size(); s++) {
+            double[][] a = r.series().get(s).values(), b = e.series().get(s).values();
+            double scale = 0;
+            for (double[] row : a) for (double v : row) scale = Math.max(scale, Math.abs(v));
+            for (int i = 0; i < a.length; i++) {
+                for (int j = 0; j < a[i].length; j++) {
+                    // float32 engine vs double reference: 1e-3 of the figure's scale (fractions divide by small gaps)
+                    assertEquals(a[i][j], b[i][j], 1e-3 * Math.max(1, scale), analysis + " " + r.id() + " " + r.series().get(s).name() + " [" + i + "][" + j + "]");
+                }
+            }
+        }
+    }
+}
