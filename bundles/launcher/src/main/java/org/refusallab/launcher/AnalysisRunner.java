@@ -183,15 +183,21 @@ public final class AnalysisRunner implements AutoCloseable {
 
     /** Re-runs what changed since the last run (new id, other winner) and drops what is gone; returns the ids touched. */
     public Set<String> runChanged(Set<String> alsoRerun) {
+        return runChanged(alsoRerun, Set.of());
+    }
+
+    /** As {@link #runChanged(Set)}, restricted to the ids in {@code only} when it is not empty ("watch --only"). */
+    public Set<String> runChanged(Set<String> alsoRerun, Set<String> only) {
         Resolution res = resolve();
         problems = res.problems();
         Set<String> touched = new java.util.TreeSet<>();
         Set<String> present = new java.util.HashSet<>();
         for (Candidate c : res.winners()) {
+            if (!only.isEmpty() && !only.contains(c.id())) continue;
             present.add(c.id());
             Long last = ranServiceIds.get(c.id());
             boolean changed = last == null || last != c.serviceId() || alsoRerun.contains(c.id());
-            if (changed && study.settings(c.id()).enabled()) {
+            if (changed && (study.settings(c.id()).enabled() || only.contains(c.id()))) {
                 run(c);
                 touched.add(c.id());
             }

@@ -77,6 +77,7 @@ public final class Lab implements AutoCloseable {
     private final Set<String> configChanged = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Instant lastPublished;
     private final Object publishLock = new Object();
+    private volatile Set<String> watchOnly = Set.of();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Lab(Settings s, Instant started, StudyConfig study, FrameworkHost host, HookedModel model, boolean ownsModel, Duration modelLoad) {
@@ -140,6 +141,12 @@ public final class Lab implements AutoCloseable {
      * in or removed from the deploy folder) or whose configuration changes, then republish to {@code out}.
      */
     public void watch(Path out) {
+        watch(out, Set.of());
+    }
+
+    /** As {@link #watch(Path)}, re-running only the analyses in {@code only} when it is not empty. */
+    public void watch(Path out, Set<String> only) {
+        watchOnly = Set.copyOf(only);
         analysisListener = event -> scheduleRefresh(out);
         try {
             host.context().addServiceListener(analysisListener, "(" + org.osgi.framework.Constants.OBJECTCLASS + "=" + Analysis.class.getName() + ")");
@@ -169,7 +176,7 @@ public final class Lab implements AutoCloseable {
             try {
                 Set<String> rerun = Set.copyOf(configChanged);
                 configChanged.clear();
-                Set<String> touched = runner.runChanged(rerun);
+                Set<String> touched = runner.runChanged(rerun, watchOnly);
                 if (!touched.isEmpty()) {
                     for (String id : touched) {
                         Report.Section sec = runner.sections().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);

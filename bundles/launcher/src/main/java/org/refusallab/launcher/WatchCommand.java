@@ -24,6 +24,9 @@ public class WatchCommand implements Callable<Integer> {
     @Option(names = "--no-shell", description = "no Gogo shell on the console (for running in the background)")
     boolean noShell;
 
+    @Option(names = "--only", paramLabel = "ID", split = ",", description = "run and re-run only these analyses (comma-separated ids)")
+    java.util.List<String> only;
+
     @Spec
     CommandSpec spec;
 
@@ -35,8 +38,9 @@ public class WatchCommand implements Callable<Integer> {
         Runtime.getRuntime().addShutdownHook(hook);
         try {
             lab.registerShellCommands(site);
-            RunCommand.runAndPublish(lab, Set.of(), site, spec.commandLine().getOut(), spec.commandLine().getErr());
-            lab.watch(site);
+            Set<String> ids = only == null ? Set.of() : new java.util.LinkedHashSet<>(only);
+            RunCommand.runAndPublish(lab, ids, site, spec.commandLine().getOut(), spec.commandLine().getErr());
+            lab.watch(site, ids);
             spec.commandLine().getOut().println("watching " + lab.host().deployDir() + " (report: " + site.resolve("index.html") + ")");
             spec.commandLine().getOut().flush();
             lab.host().framework().waitForStop(0);
