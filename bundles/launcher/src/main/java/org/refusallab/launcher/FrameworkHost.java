@@ -115,7 +115,7 @@ public final class FrameworkHost implements AutoCloseable {
         props.putIfAbsent("felix.fileinstall.dir", o.work().resolve("deploy").toString());
         props.putIfAbsent("felix.fileinstall.poll", "1000");
         props.putIfAbsent("felix.fileinstall.noInitialDelay", "true");
-        // a jar dropped into the deploy folder may repeat a built-in bundle's name and version (a rebuilt SNAPSHOT)
+        // two bundles may share a name and version (the runner then picks the most recently installed)
         props.putIfAbsent("org.osgi.framework.bsnversion", "multiple");
         props.putIfAbsent("felix.log.level", "1");
         props.computeIfPresent("felix.fileinstall.dir", (k, v) -> o.home().resolve(v).normalize().toString());
