@@ -16,7 +16,8 @@ public final class Main {
      */
     static final List<Class<?>> SUBCOMMANDS = List.of(
             RunCommand.class,
-            WatchCommand.class);
+            WatchCommand.class,
+            org.refusallab.launcher.engine.BenchCommand.class);
 
     @Command(name = "refusal-lab", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Mechanistic interpretability of refusal in Gemma chat models: runs the study's analyses and publishes the report.")

@@ -77,7 +77,8 @@ class MainTest {
         assertEquals(List.of("refusal-lab: Unknown option: '--bogus' (see 'refusal-lab run --help')"), errLines());
         err.getBuffer().setLength(0);
         assertEquals(2, run());
-        assertEquals(List.of("refusal-lab: say what to do: run, watch (see 'refusal-lab --help')"), errLines());
+        assertEquals(1, errLines().size(), err.toString());
+        assertTrue(errLines().get(0).startsWith("refusal-lab: say what to do: run, watch"), err.toString()); // then any later subcommands
     }
 
     @Test

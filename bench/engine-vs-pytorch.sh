@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The engine's forward (./refusal-lab bench) against the same Gemma-1 forward in PyTorch eager
+# (bench/torch_gemma_forward.py), one after the other in one run, on the same machine, same shapes, random float32
+# weights. PyTorch gets the OpenBLAS that ND4J loads (LD_PRELOAD) and the same thread count, and both run under the
+# OPENBLAS_CORETYPE already in the environment (not changed here).
+#   bench/engine-vs-pytorch.sh                 # gemma-2b shapes, batches 1,6,24, seq 24
+#   BATCHES=1,2 SEQ=8 CONFIG=path/to/dir bench/engine-vs-pytorch.sh
+# Needs: the launcher built (mvn -q -B -o -pl bundles/launcher install -DskipTests), python3-torch (Debian).
+# Memory: each side holds the weights (10 GB for gemma-2b) in turn, never both at once.
+# Output: bench/out/<UTC time>/{engine.txt,torch.txt,summary.txt}; the summary is also printed.
+# BENCH_JFR=1 also records a Java Flight Recording of the engine run (engine.jfr) and prints its top frames.
+set -euo pipefail
+
+TOP="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BATCHES="${BATCHES:-1,6,24}"
+SEQ="${SEQ:-24}"
+REPEATS="${REPEATS:-5}"
+WARMUP="${WARMUP:-1}"
+THREADS="${THREADS:-2}"
+PYTHON="${PYTHON:-/usr/bin/python3}" # Debian's python3-torch is for the system Python
+CONFIG="${CONFIG:-gemma-2b}"
+OUT="$TOP/bench/out/$(date -u +%Y%m%dT%H%M%SZ)"
+mkdir -p "$OUT"
+
+"$PYTHON" -c 'import torch' 2>/dev/null || { echo "engine-vs-pytorch: python3 cannot import torch (apt-get install -y python3-torch; PYTHON=...)" >&2; exit 1; }
+JAR="$TOP/bundles/launcher/target/refusal-lab-launcher.jar"
+[[ -f "$JAR" ]] || { echo "engine-vs-pytorch: $JAR missing (mvn -q -B -o -pl bundles/launcher install -DskipTests)" >&2; exit 1; }
+
+{
+  echo "date: $(date -u)"
+  echo "machine: $(nproc) cores, $(awk '/^MemTotal/ {printf "%.1f GB", $2/1e6}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, threads $THREADS, config $CONFIG, batches $BATCHES, seq $SEQ, $REPEATS repeats after $WARMUP warm-up"
+} | tee "$OUT/summary.txt"
+
+JFR_OPTS=""
+if [[ "${BENCH_JFR:-0}" == 1 ]]; then
+  JFR_OPTS="-XX:StartFlightRecording=filename=$OUT/engine.jfr,settings=profile"
+fi
+echo "--- engine" >&2
+OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
+REFUSAL_LAB_JAVA_OPTS="-Xmx2g -Dorg.bytedeco.javacpp.maxbytes=16G -Dorg.bytedeco.javacpp.maxphysicalbytes=20G $JFR_OPTS" \
+  "$TOP/refusal-lab" bench --config "$CONFIG" --batch "$BATCHES" --seq "$SEQ" --repeats "$REPEATS" --warmup "$WARMUP" | tee "$OUT/engine.txt"
+echo "load after engine: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/summary.txt"
+
+# The OpenBLAS the engine had mapped (printed by bench), without the no-LAPACK twin.
+BLAS="$(grep '^threads:' "$OUT/engine.txt" | grep -o '/[^ ]*libopenblas\.so\.0' | head -1 || true)"
+[[ -n "$BLAS" && -f "$BLAS" ]] || { echo "engine-vs-pytorch: could not find the engine's libopenblas.so.0 in $OUT/engine.txt" >&2; exit 1; }
+TORCH_CONFIG="$CONFIG"
+[[ "$CONFIG" == gemma-2b ]] || TORCH_CONFIG="$(cd "$TOP" && realpath "$CONFIG")/config.json"
+echo "--- pytorch (LD_PRELOAD=$BLAS)" >&2
+LD_PRELOAD="$BLAS" OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
+  "$PYTHON" "$TOP/bench/torch_gemma_forward.py" --config "$TORCH_CONFIG" --batch "$BATCHES" --seq "$SEQ" \
+  --repeats "$REPEATS" --warmup "$WARMUP" --threads "$THREADS" | tee "$OUT/torch.txt"
+echo "load after pytorch: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/summary.txt"
+
+# The two tables (header "batch seq forward_s ...") joined on batch size.
+{
+  echo
+  printf '%-6s %-5s %-12s %-12s %-8s %-15s %-15s %-15s %-15s %-13s %-13s\n' batch seq samediff_s pytorch_s ratio \
+    sd_tokens/s pt_tokens/s sd_gemm_GFLOP/s pt_gemm_GFLOP/s sd_rss_GB pt_rss_GB
+  awk 'FNR == 1 { file++ } /^batch +seq +forward_s/ { table[file] = 1; next } table[file] && NF >= 5 && $1 ~ /^[0-9]+$/ {
+         if (file == 1) { sd[$1] = $3; sdt[$1] = $4; sdg[$1] = $6; sdr[$1] = $7; order[++n] = $1; s[$1] = $2 }
+         else { pt[$1] = $3; ptt[$1] = $4; ptg[$1] = $5; ptr[$1] = $6 } }
+       END { for (i = 1; i <= n; i++) { b = order[i]
+               printf "%-6s %-5s %-12s %-12s %-8.2f %-15s %-15s %-15s %-15s %-13s %-13s\n", b, s[b], sd[b], pt[b], sd[b] / pt[b], sdt[b], ptt[b], sdg[b], ptg[b], sdr[b], ptr[b] } }' \
+    "$OUT/engine.txt" "$OUT/torch.txt"
+  grep '^peak RSS' "$OUT/engine.txt" | sed 's/^/samediff: /'
+  grep '^peak RSS' "$OUT/torch.txt" | sed 's/^/pytorch:  /'
+} | tee -a "$OUT/summary.txt"
+
+if [[ -f "$OUT/engine.jfr" ]]; then
+  jfr print --events jdk.ExecutionSample "$OUT/engine.jfr" > "$OUT/engine-samples.txt"
+  echo "top frames (JFR execution samples of the engine run):" | tee -a "$OUT/summary.txt"
+  grep -A1 'stackTrace = \[' "$OUT/engine-samples.txt" | grep -v -e 'stackTrace' -e '^--' | sed 's/line:.*//' | sort | uniq -c | sort -rn | head -15 | tee -a "$OUT/summary.txt"
+fi
