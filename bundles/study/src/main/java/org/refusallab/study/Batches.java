@@ -22,12 +22,19 @@ public final class Batches {
     private final HookedModel model;
     private final int maxBatch;
     private final Runnable cancelCheck;
+    private final org.refusallab.api.analysis.Progress progress;
 
     public Batches(HookedModel model, int maxBatch, Runnable cancelCheck) {
+        this(model, maxBatch, cancelCheck, null);
+    }
+
+    /** With a progress bar stepped once per forward chunk. */
+    public Batches(HookedModel model, int maxBatch, Runnable cancelCheck, org.refusallab.api.analysis.Progress progress) {
         if (maxBatch < 1) throw new IllegalArgumentException("maxBatch must be >= 1, got " + maxBatch);
         this.model = model;
         this.maxBatch = maxBatch;
         this.cancelCheck = cancelCheck == null ? () -> { } : cancelCheck;
+        this.progress = progress == null ? org.refusallab.api.analysis.Progress.NONE : progress;
     }
 
     public HookedModel model() {
@@ -57,6 +64,7 @@ public final class Batches {
 
     public void forEach(List<int[]> rows, Set<String> cacheHooks, Function<Chunk, List<Intervention>> interventions,
                         BiConsumer<Chunk, ForwardResult> consumer) {
+        progress.start("forward batches of " + rows.size() + " rows", (rows.size() + maxBatch - 1) / maxBatch);
         for (int start = 0; start < rows.size(); start += maxBatch) {
             cancelCheck.run();
             List<int[]> tokens = rows.subList(start, Math.min(rows.size(), start + maxBatch));
@@ -69,7 +77,9 @@ public final class Batches {
                 throw new IllegalStateException("engine padded a chunk to " + r.paddedLength() + " positions, expected " + len);
             }
             consumer.accept(chunk, r);
+            progress.step(1);
         }
+        progress.done();
     }
 
     /** Last-position logits of every row ({@code [row][vocab]}), with the same interventions on all rows. */

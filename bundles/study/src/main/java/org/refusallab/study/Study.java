@@ -179,7 +179,7 @@ public final class Study {
     }
 
     public Batches batches() {
-        return new Batches(model(), maxBatch(), ctx::checkCancelled);
+        return new Batches(model(), maxBatch(), ctx::checkCancelled, ctx.progress());
     }
 
     public List<int[]> chat(List<String> instructions) {
