@@ -193,7 +193,15 @@ public final class Study {
         synchronized (ctx.shared()) {
             Object d = ctx.shared().get(SHARED_DIRECTION);
             if (d instanceof RefusalDirection rd) return rd;
-            RefusalDirection rd = computeDirection();
+            // a failed fit or selection fails every analysis that needs the direction, without being recomputed
+            if (d instanceof RuntimeException e) throw new IllegalStateException("the refusal direction is unavailable: " + e.getMessage(), e);
+            RefusalDirection rd;
+            try {
+                rd = computeDirection();
+            } catch (RuntimeException e) {
+                ctx.shared().put(SHARED_DIRECTION, e);
+                throw e;
+            }
             if (rd.values().length != model().info().dModel()) {
                 throw new IllegalArgumentException("refusal direction " + rd.source() + " has " + rd.values().length
                         + " values; the model's d_model is " + model().info().dModel());
