@@ -56,6 +56,23 @@ public final class CheckpointWriter {
         write(dir, config, shapes, weights::get, dtype, maxShardBytes);
     }
 
+    /**
+     * One safetensors file of arbitrary named tensors (activation caches, directions), in name order, with the same
+     * header layout as a checkpoint shard. Written to a temporary sibling and moved into place, so a failure leaves
+     * no half-written file.
+     */
+    public static void writeTensors(Path file, Map<String, INDArray> tensors, StoredDtype dtype) {
+        java.util.TreeMap<String, long[]> shapes = new java.util.TreeMap<>();
+        tensors.forEach((name, t) -> shapes.put(name, t.shape()));
+        Path tmp = file.resolveSibling("." + file.getFileName() + ".partial");
+        try {
+            writeSafetensors(tmp, shapes, tensors::get, dtype);
+            java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new CheckpointException("cannot write " + file + ": " + e.getMessage(), e);
+        }
+    }
+
     /** Streaming form: {@code source} is asked for each tensor of {@code shapes} in turn, in name order. */
     public static void write(Path dir, GemmaConfig config, Map<String, long[]> shapes, TensorSource source,
                              StoredDtype dtype, long maxShardBytes) {

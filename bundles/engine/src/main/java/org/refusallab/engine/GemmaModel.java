@@ -2,13 +2,11 @@ package org.refusallab.engine;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.nd4j.autodiff.samediff.SameDiff;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.eigen.Eigen;
@@ -25,6 +23,7 @@ import org.refusallab.api.model.TextTokenizer;
 import org.refusallab.checkpoint.GemmaConfig;
 import org.refusallab.checkpoint.LoadedCheckpoint;
 import org.refusallab.engine.graph.GemmaGraph;
+import org.refusallab.engine.graph.GemmaSegments;
 import org.refusallab.engine.graph.HookListener;
 import org.refusallab.engine.graph.HookPoints;
 
@@ -42,7 +41,7 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
     private final Map<String, INDArray> weights;
     private final TextTokenizer tokenizer;
     private final ModelInfo info;
-    private final Map<GemmaGraph.Variant, SameDiff> graphs = new HashMap<>();
+    private final GemmaSegments segments;
     private final Set<String> hookNames;
     private INDArray[] unembeddingEigen; // lazily: singular values, right singular vectors
 
@@ -51,6 +50,7 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         this.weights = checkpoint.weights();
         this.tokenizer = tokenizer;
         this.hookNames = new LinkedHashSet<>(HookPoints.all(config.numLayers()));
+        this.segments = new GemmaSegments(config, weights);
         this.info = new ModelInfo(String.valueOf(checkpoint.dir()), config.modelType(), config.numLayers(), config.numHeads(),
                 config.numKvHeads(), config.hiddenSize(), config.headDim(), config.intermediateSize(), config.vocabSize(),
                 checkpoint.storedDtype(), "float32", config.gelu() == GemmaConfig.Gelu.EXACT ? "exact (erf)" : "tanh approximation",
@@ -102,7 +102,8 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
             return new Batch(ids, mask, padding, len);
         }
 
-        Map<String, INDArray> placeholders() {
+        /** Position ids (cumsum(mask) - 1, as transformers) and the additive attention bias (causal and padding). */
+        GemmaSegments.BlockInputs blockInputs(GemmaSegments segments) {
             int b = ids.length;
             int[][] pos = new int[b][length];
             float[] bias = new float[b * length * length];
@@ -110,19 +111,14 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
                 int count = 0;
                 for (int p = 0; p < length; p++) {
                     count += mask[r][p];
-                    pos[r][p] = Math.max(count - 1, 0); // cumsum(mask) - 1, as transformers
+                    pos[r][p] = Math.max(count - 1, 0);
                     for (int k = 0; k < length; k++) {
                         boolean visible = k <= p && mask[r][k] == 1;
                         bias[(r * length + p) * length + k] = visible ? 0f : MASKED;
                     }
                 }
             }
-            Map<String, INDArray> ph = new HashMap<>();
-            ph.put(GemmaGraph.INPUT_IDS, Nd4j.createFromArray(ids));
-            ph.put(GemmaGraph.POSITION_IDS, Nd4j.createFromArray(pos));
-            ph.put(GemmaGraph.ATTENTION_BIAS, Nd4j.create(bias, new long[] {b, 1, length, length}, 'c'));
-            ph.put(GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {length - 1}));
-            return ph;
+            return segments.blockInputs(pos, bias);
         }
     }
 
@@ -135,11 +131,9 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         Batch batch = Batch.of(request.tokens(), config.padTokenId(), config.vocabSize());
         boolean perHead = cacheHooks.stream().anyMatch(h -> h.endsWith("attn.hook_result"))
                 || request.interventions().stream().anyMatch(iv -> iv.hook().endsWith("attn.hook_result"));
-        SameDiff sd = graph(new GemmaGraph.Variant(perHead, false));
         HookListener listener = new HookListener(request.interventions(), cacheHooks);
-        List<String> outputs = new ArrayList<>(List.of(GemmaGraph.LAST_LOGITS));
-        if (cacheHooks.contains(GemmaGraph.LOGITS) || listener.interventionHooks().contains(GemmaGraph.LOGITS)) outputs.add(GemmaGraph.LOGITS);
-        Map<String, INDArray> out = sd.output(batch.placeholders(), List.of(listener), outputs.toArray(new String[0]));
+        boolean fullLogits = cacheHooks.contains(GemmaGraph.LOGITS) || listener.interventionHooks().contains(GemmaGraph.LOGITS);
+        Map<String, INDArray> out = segments.forward(batch.ids(), batch.blockInputs(segments), List.of(listener), perHead, fullLogits);
         Map<String, Tensor> cache = new LinkedHashMap<>();
         for (String h : cacheHooks) {
             INDArray a = listener.cache().get(h);
@@ -156,8 +150,7 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         Batch batch = Batch.of(tokens, config.padTokenId(), config.vocabSize());
         boolean perHead = cacheHooks.stream().anyMatch(h -> h.endsWith("attn.hook_result"));
         HookListener listener = new HookListener(interventions, cacheHooks);
-        Map<String, INDArray> out = graph(new GemmaGraph.Variant(perHead, false))
-                .output(batch.placeholders(), List.of(listener), GemmaGraph.LOGITS);
+        Map<String, INDArray> out = segments.forward(batch.ids(), batch.blockInputs(segments), List.of(listener), perHead, true);
         Map<String, INDArray> all = new LinkedHashMap<>(listener.cache());
         all.put(GemmaGraph.LOGITS, out.get(GemmaGraph.LOGITS));
         return all;
@@ -210,10 +203,6 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         int best = 0;
         for (int i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
         return best;
-    }
-
-    private SameDiff graph(GemmaGraph.Variant variant) {
-        return graphs.computeIfAbsent(variant, v -> GemmaGraph.build(config, weights, v));
     }
 
     private INDArray embedding() {
@@ -288,6 +277,6 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
 
     @Override
     public synchronized void close() {
-        graphs.clear();
+        segments.clear();
     }
 }

@@ -17,6 +17,8 @@ public final class Main {
     static final List<Class<?>> SUBCOMMANDS = List.of(
             RunCommand.class,
             WatchCommand.class,
+            org.refusallab.launcher.engine.CacheCommand.class,
+            org.refusallab.launcher.engine.GenerateCommand.class,
             org.refusallab.launcher.engine.BenchCommand.class);
 
     @Command(name = "refusal-lab", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
