@@ -41,6 +41,14 @@ public final class InterventionApplier {
         INDArray source = null;
         if (iv.kind() == Intervention.Kind.REPLACE) source = sourceArray(iv, shape);
 
+        if (iv.rows() == null && iv.positions() == null && iv.heads() == null
+                && (source == null || (iv.sourceRows() == null && source.size(0) == batch))) {
+            // Everywhere at once (directional ablation, whole-run patches): one matrix edit instead of one per row.
+            INDArray all = act.dup('c').reshape(-1, trailing);
+            edit(iv, all, source == null ? null : source.reshape(-1, trailing), dir);
+            act.assign(all.reshape(shape));
+            return;
+        }
         for (int i = 0; i < rows.length; i++) {
             int srcRow = iv.sourceRows() != null ? iv.sourceRows()[i] : rows[i];
             if (source != null && (srcRow < 0 || srcRow >= source.size(0))) {
