@@ -38,13 +38,13 @@ public final class TrainToyModel implements Callable<Integer> {
     long seed = ToyCorpus.DEFAULT_SEED;
 
     @Option(names = "--steps", description = "optimizer steps (default: ${DEFAULT-VALUE})")
-    int steps = 400;
+    int steps = 340;
 
     @Option(names = "--batch", description = "sequences per step (default: ${DEFAULT-VALUE})")
-    int batch = 128;
+    int batch = 48;
 
     @Option(names = "--lr", description = "peak Adam learning rate (default: ${DEFAULT-VALUE})")
-    double learningRate = 4e-3;
+    double learningRate = 5e-3;
 
     @Option(names = "--layers", description = "transformer blocks (default: ${DEFAULT-VALUE})")
     int layers = 6;
