@@ -122,38 +122,44 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         }
     }
 
-    @Override
-    public synchronized ForwardResult run(ForwardRequest request) {
-        Set<String> cacheHooks = HookPoints.expand(request.cacheHooks(), config.numLayers());
-        for (Intervention iv : request.interventions()) {
+    /** One hooked forward: the padded batch, the last-position logits, and the cache (full logits included when asked). */
+    private record Forward(Batch batch, INDArray lastLogits, Map<String, INDArray> cache) { }
+
+    private Forward forward(List<int[]> tokens, Set<String> hookPatterns, List<Intervention> interventions) {
+        Set<String> cacheHooks = HookPoints.expand(hookPatterns, config.numLayers());
+        for (Intervention iv : interventions) {
             if (!hookNames.contains(iv.hook())) throw new IllegalArgumentException("intervention at unknown hook point '" + iv.hook() + "'");
         }
-        Batch batch = Batch.of(request.tokens(), config.padTokenId(), config.vocabSize());
+        Batch batch = Batch.of(tokens, config.padTokenId(), config.vocabSize());
+        // attn.hook_result exists only in the per-head variant of the blocks
         boolean perHead = cacheHooks.stream().anyMatch(h -> h.endsWith("attn.hook_result"))
-                || request.interventions().stream().anyMatch(iv -> iv.hook().endsWith("attn.hook_result"));
-        HookListener listener = new HookListener(request.interventions(), cacheHooks);
+                || interventions.stream().anyMatch(iv -> iv.hook().endsWith("attn.hook_result"));
+        HookListener listener = new HookListener(interventions, cacheHooks);
         boolean fullLogits = cacheHooks.contains(GemmaGraph.LOGITS) || listener.interventionHooks().contains(GemmaGraph.LOGITS);
         Map<String, INDArray> out = segments.forward(batch.ids(), batch.blockInputs(segments), List.of(listener), perHead, fullLogits);
-        Map<String, Tensor> cache = new LinkedHashMap<>();
+        Map<String, INDArray> cache = new LinkedHashMap<>();
         for (String h : cacheHooks) {
             INDArray a = listener.cache().get(h);
             if (a == null && h.equals(GemmaGraph.LOGITS)) a = out.get(GemmaGraph.LOGITS);
             if (a == null) throw new IllegalStateException("hook " + h + " did not run in this forward");
-            cache.put(h, toTensor(a));
+            cache.put(h, a);
         }
-        return new ForwardResult(toTensor(out.get(GemmaGraph.LAST_LOGITS)), cache, batch.padding(), batch.length());
+        return new Forward(batch, out.get(GemmaGraph.LAST_LOGITS), cache);
     }
 
-    /** Full-sequence logits [batch, pos, vocab] and any hooks: for checks against reference implementations. */
+    @Override
+    public synchronized ForwardResult run(ForwardRequest request) {
+        Forward f = forward(request.tokens(), request.cacheHooks(), request.interventions());
+        Map<String, Tensor> cache = new LinkedHashMap<>();
+        f.cache().forEach((h, a) -> cache.put(h, toTensor(a)));
+        return new ForwardResult(toTensor(f.lastLogits()), cache, f.batch().padding(), f.batch().length());
+    }
+
+    /** Full-sequence logits [batch, pos, vocab] and the hooks asked for, as ND4J arrays: for checks against reference implementations. */
     public synchronized Map<String, INDArray> runRaw(List<int[]> tokens, Set<String> hooks, List<Intervention> interventions) {
-        Set<String> cacheHooks = HookPoints.expand(hooks, config.numLayers());
-        Batch batch = Batch.of(tokens, config.padTokenId(), config.vocabSize());
-        boolean perHead = cacheHooks.stream().anyMatch(h -> h.endsWith("attn.hook_result"));
-        HookListener listener = new HookListener(interventions, cacheHooks);
-        Map<String, INDArray> out = segments.forward(batch.ids(), batch.blockInputs(segments), List.of(listener), perHead, true);
-        Map<String, INDArray> all = new LinkedHashMap<>(listener.cache());
-        all.put(GemmaGraph.LOGITS, out.get(GemmaGraph.LOGITS));
-        return all;
+        Set<String> withLogits = new LinkedHashSet<>(hooks);
+        withLogits.add(GemmaGraph.LOGITS);
+        return forward(tokens, withLogits, interventions).cache();
     }
 
     @Override
