@@ -107,10 +107,10 @@ public final class GemmaTrainer {
             INDArray[] inputs = new INDArray[blocks.length];
             for (int l = 0; l < blocks.length; l++) {
                 inputs[l] = x;
-                x = run(blocks[l], x, in, null).output(inputsOf(in, null), GemmaGraph.blockOutput(l)).get(GemmaGraph.blockOutput(l));
+                x = withInput(blocks[l], x).output(inputsOf(in, null), GemmaGraph.blockOutput(l)).get(GemmaGraph.blockOutput(l));
             }
             // head: loss, and gradients for its weights and its input
-            head.getVariable(GemmaGraph.RESID_IN).setArray(x);
+            withInput(head, x);
             Map<String, INDArray> ph = new HashMap<>();
             ph.put(GemmaGraph.LABELS, Nd4j.createFromArray(b.labels()));
             ph.put(GemmaGraph.LOSS_MASK, Nd4j.createFromArray(b.mask()));
@@ -122,7 +122,7 @@ public final class GemmaTrainer {
             INDArray upstream = og.getGradients().get(GemmaGraph.RESID_IN);
             // blocks, last to first: each pulls the upstream gradient back through itself
             for (int l = blocks.length - 1; l >= 0; l--) {
-                run(blocks[l], inputs[l], in, upstream);
+                withInput(blocks[l], inputs[l]);
                 Map<String, INDArray> bph = inputsOf(in, upstream);
                 List<String> wanted = new ArrayList<>(layerWeights(l));
                 wanted.add(GemmaGraph.RESID_IN);
@@ -135,10 +135,10 @@ public final class GemmaTrainer {
             return loss;
         }
 
-        /** Sets a trainable block's input variable. */
-        static SameDiff run(SameDiff block, INDArray x, GemmaSegments.BlockInputs in, INDArray upstream) {
-            block.getVariable(GemmaGraph.RESID_IN).setArray(x);
-            return block;
+        /** Sets a trainable segment's input variable (an input is a variable there, see GemmaGraph.residIn). */
+        static SameDiff withInput(SameDiff segment, INDArray x) {
+            segment.getVariable(GemmaGraph.RESID_IN).setArray(x);
+            return segment;
         }
 
         static Map<String, INDArray> inputsOf(GemmaSegments.BlockInputs in, INDArray upstream) {
