@@ -38,6 +38,11 @@ public class LabOptions {
     }
 
     public Path modelDir() {
+        return modelDir(model);
+    }
+
+    /** A --model value resolved against the home folder; null means the shipped toy model. */
+    public static Path modelDir(Path model) {
         return home().resolve(model == null ? Path.of("models", "toy-gemma") : model).normalize();
     }
 

@@ -16,7 +16,6 @@ public class ModelOptions {
     String gelu;
 
     public GemmaModel load() {
-        Path dir = LabOptions.home().resolve(model == null ? Path.of("models", "toy-gemma") : model).normalize();
-        return ModelLoader.load(dir, gelu);
+        return ModelLoader.load(LabOptions.modelDir(model), gelu);
     }
 }
