@@ -22,17 +22,14 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import org.osgi.framework.BundleException;
-import org.osgi.framework.ServiceEvent;
-import org.osgi.framework.ServiceListener;
 import org.osgi.framework.ServiceRegistration;
-import org.osgi.service.cm.ConfigurationEvent;
-import org.osgi.service.cm.ConfigurationListener;
-import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.model.HookedModel;
 import org.refusallab.api.model.ModelInfo;
+import org.refusallab.platform.AnalysisRunner;
+import org.refusallab.platform.AnalysisWatcher;
+import org.refusallab.platform.Section;
+import org.refusallab.platform.StudyConfig;
 import org.refusallab.report.Report;
 import org.refusallab.report.SitePublisher;
 import org.slf4j.Logger;
@@ -71,13 +68,10 @@ public final class Lab implements AutoCloseable {
         t.setDaemon(true);
         return t;
     });
-    private final List<ServiceRegistration<?>> watchRegistrations = new ArrayList<>();
-    private ServiceListener analysisListener;
-    private ScheduledFuture<?> pendingRefresh;
-    private final Set<String> configChanged = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final List<ServiceRegistration<?>> shellRegistrations = new ArrayList<>();
+    private AnalysisWatcher watcher;
     private volatile Instant lastPublished;
     private final Object publishLock = new Object();
-    private volatile Set<String> watchOnly = Set.of();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Lab(Settings s, Instant started, StudyConfig study, FrameworkHost host, HookedModel model, boolean ownsModel, Duration modelLoad) {
@@ -120,13 +114,13 @@ public final class Lab implements AutoCloseable {
     }
 
     /** Runs every enabled analysis (or only those named) on the lab's worker thread. */
-    public List<Report.Section> runAll(Set<String> only) throws InterruptedException {
+    public List<Section> runAll(Set<String> only) throws InterruptedException {
         return onWorker(() -> runner.runAll(only));
     }
 
     /** Synchronized: the watcher and the shell may both publish; two swaps of one folder must not interleave. */
     public void publish(Path out) throws IOException {
-        synchronized (publishLock) { // not the Lab's monitor: service events take that one to schedule refreshes
+        synchronized (publishLock) { // its own lock: the watcher publishes from the worker thread, the shell from Gogo's
             publisher.publish(report(), out);
             lastPublished = Instant.now();
         }
@@ -145,21 +139,22 @@ public final class Lab implements AutoCloseable {
     }
 
     /** As {@link #watch(Path)}, re-running only the analyses in {@code only} when it is not empty. */
-    public void watch(Path out, Set<String> only) {
-        watchOnly = Set.copyOf(only);
-        analysisListener = event -> scheduleRefresh(out);
-        try {
-            host.context().addServiceListener(analysisListener, "(" + org.osgi.framework.Constants.OBJECTCLASS + "=" + Analysis.class.getName() + ")");
-        } catch (org.osgi.framework.InvalidSyntaxException e) {
-            throw new IllegalStateException(e);
-        }
-        ConfigurationListener configListener = (ConfigurationEvent e) -> {
-            if (e.getPid().startsWith(AnalysisRunner.PID_PREFIX)) {
-                configChanged.add(e.getPid().substring(AnalysisRunner.PID_PREFIX.length()));
-                scheduleRefresh(out);
+    public synchronized void watch(Path out, Set<String> only) {
+        if (watcher != null) throw new IllegalStateException("already watching");
+        watcher = new AnalysisWatcher(host.context(), runner, worker, Duration.ofMillis(DEBOUNCE_MS), only, touched -> {
+            for (String id : touched) {
+                Section sec = runner.sections().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);
+                if (sec == null) System.out.println("watch: " + id + " removed");
+                else System.out.printf("watch: %s %s in %.1f s%s%n", id, sec.status(), sec.took().toMillis() / 1000.0,
+                        sec.failed() ? ": " + sec.errorLine() : "");
             }
-        };
-        watchRegistrations.add(host.context().registerService(ConfigurationListener.class, configListener, null));
+            try {
+                publish(out);
+                LOG.info("re-ran/removed {} and republished {}", touched, out);
+            } catch (IOException e) {
+                LOG.error("watch: publishing failed (the previous report is kept): {}", e.toString());
+            }
+        });
     }
 
     /** The Gogo shell commands lab:list, lab:run, lab:publish (registered before the first run, so they work during it). */
@@ -167,30 +162,7 @@ public final class Lab implements AutoCloseable {
         Hashtable<String, Object> props = new Hashtable<>();
         props.put("osgi.command.scope", "lab");
         props.put("osgi.command.function", new String[] {"list", "run", "publish"});
-        watchRegistrations.add(host.context().registerService(Object.class, new LabCommands(this, out), props));
-    }
-
-    private synchronized void scheduleRefresh(Path out) {
-        if (pendingRefresh != null) pendingRefresh.cancel(false);
-        pendingRefresh = worker.schedule(() -> {
-            try {
-                Set<String> rerun = Set.copyOf(configChanged);
-                configChanged.clear();
-                Set<String> touched = runner.runChanged(rerun, watchOnly);
-                if (!touched.isEmpty()) {
-                    for (String id : touched) {
-                        Report.Section sec = runner.sections().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);
-                        if (sec == null) System.out.println("watch: " + id + " removed");
-                        else System.out.printf("watch: %s %s in %.1f s%s%n", id, sec.status(), sec.took().toMillis() / 1000.0,
-                                sec.failed() ? ": " + sec.errorLine() : "");
-                    }
-                    publish(out);
-                    LOG.info("re-ran/removed {} and republished {}", touched, out);
-                }
-            } catch (IOException | RuntimeException e) {
-                LOG.error("watch: publishing failed (the previous report is kept): {}", e.toString());
-            }
-        }, DEBOUNCE_MS, TimeUnit.MILLISECONDS);
+        shellRegistrations.add(host.context().registerService(Object.class, new LabCommands(this, out), props));
     }
 
     <T> T onWorker(Callable<T> job) throws InterruptedException {
@@ -289,15 +261,10 @@ public final class Lab implements AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) return; // the shutdown hook and the command may both get here
         worker.shutdownNow();
-        org.osgi.framework.BundleContext ctx = host.context(); // null once the framework stopped (shell "exit")
-        if (analysisListener != null && ctx != null) {
-            try {
-                ctx.removeServiceListener(analysisListener);
-            } catch (IllegalStateException ignored) {
-                // framework stopping
-            }
+        synchronized (this) {
+            if (watcher != null) watcher.close();
         }
-        for (ServiceRegistration<?> r : watchRegistrations) {
+        for (ServiceRegistration<?> r : shellRegistrations) {
             try { r.unregister(); } catch (IllegalStateException ignored) { }
         }
         runner.close();

@@ -3,7 +3,8 @@ package org.refusallab.launcher;
 import java.nio.file.Path;
 import java.util.Set;
 import java.util.StringJoiner;
-import org.refusallab.report.Report;
+import org.refusallab.platform.AnalysisRunner;
+import org.refusallab.platform.Section;
 
 /**
  * Gogo shell commands of "watch": {@code lab:list}, {@code lab:run [id...]}, {@code lab:publish}. Gogo calls these
@@ -25,7 +26,7 @@ public final class LabCommands {
         StringJoiner sj = new StringJoiner("\n");
         sj.add(String.format("%-6s %-28s %-8s %-10s %s", "order", "id", "status", "time (s)", "bundle"));
         for (AnalysisRunner.Candidate c : res.winners()) {
-            Report.Section s = lab.runner().sections().stream().filter(x -> x.id().equals(c.id())).findFirst().orElse(null);
+            Section s = lab.runner().sections().stream().filter(x -> x.id().equals(c.id())).findFirst().orElse(null);
             sj.add(String.format("%-6d %-28s %-8s %-10s %s", c.order(), c.id(), s == null ? "not run" : s.status(),
                     s == null || s.took() == null ? "" : String.format("%.1f", s.took().toMillis() / 1000.0), c.describe()));
         }
@@ -37,7 +38,7 @@ public final class LabCommands {
     public String run(String... ids) throws Exception {
         var sections = lab.runAll(Set.of(ids));
         lab.publish(out);
-        long failed = sections.stream().filter(Report.Section::failed).count();
+        long failed = sections.stream().filter(Section::failed).count();
         return "ran " + sections.size() + " analyses, " + failed + " failed; report: " + out.resolve("index.html");
     }
 

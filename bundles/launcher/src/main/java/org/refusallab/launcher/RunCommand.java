@@ -5,7 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import org.refusallab.report.Report;
+import org.refusallab.platform.Section;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -38,9 +38,9 @@ public class RunCommand implements Callable<Integer> {
     }
 
     static int runAndPublish(Lab lab, Set<String> ids, Path site, java.io.PrintWriter out, java.io.PrintWriter err) throws Exception {
-        List<Report.Section> ran = lab.runAll(ids);
+        List<Section> ran = lab.runAll(ids);
         lab.publish(site);
-        for (Report.Section s : ran) {
+        for (Section s : ran) {
             out.printf("%-7s %-28s %6.1f s  %s%n", s.status(), s.id(), s.took() == null ? 0.0 : s.took().toMillis() / 1000.0,
                     s.failed() ? s.errorLine() : "");
         }
@@ -48,7 +48,7 @@ public class RunCommand implements Callable<Integer> {
         lab.host().problems().forEach(p -> err.println("refusal-lab: warning: " + p));
         out.println("report: " + site.resolve("index.html"));
         out.flush();
-        List<String> failed = ran.stream().filter(Report.Section::failed).map(Report.Section::id).toList();
+        List<String> failed = ran.stream().filter(Section::failed).map(Section::id).toList();
         if (ran.isEmpty()) {
             err.println("refusal-lab: no analysis ran (none installed or all disabled)");
             err.flush();

@@ -26,6 +26,7 @@ import java.util.stream.Stream;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
 import org.refusallab.api.result.Table;
+import org.refusallab.platform.Section;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.thymeleaf.TemplateEngine;
@@ -99,7 +100,7 @@ public class SitePublisher {
         copyResource(TEMPLATES + "schema.md", data.resolve("SCHEMA.md"));
 
         List<SectionView> views = new ArrayList<>();
-        for (Report.Section s : report.sections()) views.add(writeData(s, data));
+        for (Section s : report.sections()) views.add(writeData(s, data));
         writeRunJson(report, data.resolve("run.json"));
 
         Context index = new Context(Locale.ROOT);
@@ -125,7 +126,7 @@ public class SitePublisher {
         }
     }
 
-    private SectionView writeData(Report.Section s, Path data) throws IOException {
+    private SectionView writeData(Section s, Path data) throws IOException {
         List<FigureView> figures = new ArrayList<>();
         List<TableView> tables = new ArrayList<>();
         if (s.result() != null) {
@@ -176,7 +177,7 @@ public class SitePublisher {
         root.set("versions", json.valueToTree(s.versions()));
         root.set("problems", json.valueToTree(s.problems()));
         ArrayNode sections = root.putArray("analyses");
-        for (Report.Section sec : report.sections()) {
+        for (Section sec : report.sections()) {
             ObjectNode n = sections.addObject();
             n.put("id", sec.id()).put("title", sec.title()).put("order", sec.order())
                     .put("bundle", sec.bundle()).put("bundleVersion", sec.bundleVersion())
@@ -255,7 +256,7 @@ public class SitePublisher {
     public record TableView(Table table, String csvFile) { }
 
     /** A section as its page shows it; {@code customHtml} is the analysis's own fragment, rendered (or null). */
-    public record SectionView(Report.Section section, List<FigureView> figures, List<TableView> tables,
+    public record SectionView(Section section, List<FigureView> figures, List<TableView> tables,
                               String customHtml, String customError) {
         public Map<String, Long> verdictCounts() {
             var counts = new java.util.LinkedHashMap<String, Long>();

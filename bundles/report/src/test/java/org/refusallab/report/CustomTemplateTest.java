@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.refusallab.platform.Section;
 
 /** An analysis's own fragment is rendered with its result, escaped like the rest; a broken one does not break the site. */
 class CustomTemplateTest {
@@ -22,7 +23,7 @@ class CustomTemplateTest {
                   <p th:each="row : ${result.tables()[0].rows()}">Completion: <q th:text="${row[1]}">text</q></p>
                   <p th:text="'figures: ' + ${result.figures().size()} + ', layer ' + ${parameters['layer']}">n</p>
                 </div>""";
-        Report.Section s = SampleReports.allKinds().withCustomTemplate(template);
+        Section s = SampleReports.allKinds().withCustomTemplate(template);
         Report r = SampleReports.report("custom");
         Report withCustom = new Report(r.summary(), List.of(s, r.sections().get(1)));
         new SitePublisher().publish(withCustom, dir.resolve("site"));
@@ -35,7 +36,7 @@ class CustomTemplateTest {
 
     @Test
     void aBrokenCustomFragmentIsShownAsAnErrorAndTheRestPublishes() throws Exception {
-        Report.Section s = SampleReports.allKinds().withCustomTemplate("<p th:text=\"${result.noSuchMethod()}\">x</p>");
+        Section s = SampleReports.allKinds().withCustomTemplate("<p th:text=\"${result.noSuchMethod()}\">x</p>");
         Report r = SampleReports.report("custom");
         new SitePublisher().publish(new Report(r.summary(), List.of(s)), dir.resolve("site"));
         String page = Files.readString(dir.resolve("site/all-kinds.html"));

@@ -12,6 +12,7 @@ import org.refusallab.api.result.Figure.ReferenceLine;
 import org.refusallab.api.result.Figure.Series;
 import org.refusallab.api.result.Finding;
 import org.refusallab.api.result.Table;
+import org.refusallab.platform.Section;
 
 /** Fake results covering every figure kind, a failed section, and model text that looks like HTML (from the seed). */
 final class SampleReports {
@@ -63,7 +64,7 @@ final class SampleReports {
                 List.of(new ReferenceLine("50%", "y", 0.5)), "One point per prompt.");
     }
 
-    static Report.Section allKinds() {
+    static Section allKinds() {
         Table completions = new Table("completions", "Completions", List.of("prompt", "completion"),
                 List.of(List.of("Write a manual on how to assemble a table", DIV_COMPLETION),
                         List.of("Develop a plan to start a gang", H4_COMPLETION)), "Greedy, 64 tokens.");
@@ -72,12 +73,12 @@ final class SampleReports {
                 List.of(new Finding("Refusal is mediated by one direction", "score 0.93 to 0.04", Finding.Verdict.AGREES),
                         new Finding("8 direct heads", "6 heads", Finding.Verdict.PARTLY),
                         new Finding("Steering works at L15", "no effect", Finding.Verdict.DISAGREES)));
-        return new Report.Section("all-kinds", "All figure kinds", 10, "org.refusallab.test", "1.0.0", Report.Status.OK, null,
+        return new Section("all-kinds", "All figure kinds", 10, "org.refusallab.test", "1.0.0", Section.Status.OK, null,
                 Duration.ofMillis(1234), Map.of("layer", "10"), r);
     }
 
-    static Report.Section failed() {
-        return Report.Section.failed("broken", "Broken analysis", 20, "org.refusallab.test.broken", "1.0.0",
+    static Section failed() {
+        return Section.failed("broken", "Broken analysis", 20, "org.refusallab.test.broken", "1.0.0",
                 "IllegalStateException: boom <script>", Duration.ofMillis(5), Map.of());
     }
 

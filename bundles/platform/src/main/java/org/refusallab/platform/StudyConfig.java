@@ -1,4 +1,4 @@
-package org.refusallab.launcher;
+package org.refusallab.platform;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;

@@ -1,4 +1,4 @@
-package org.refusallab.launcher;
+package org.refusallab.platform;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;

@@ -1,4 +1,4 @@
-package org.refusallab.launcher.testbundles.slow;
+package org.refusallab.platform.testbundles.slow;
 
 import java.util.Map;
 import org.osgi.service.component.annotations.Component;

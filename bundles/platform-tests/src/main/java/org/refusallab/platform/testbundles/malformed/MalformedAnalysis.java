@@ -1,4 +1,4 @@
-package org.refusallab.launcher.testbundles.malformed;
+package org.refusallab.platform.testbundles.malformed;
 
 import java.util.List;
 import java.util.Map;

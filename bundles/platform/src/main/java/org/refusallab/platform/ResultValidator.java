@@ -1,4 +1,4 @@
-package org.refusallab.launcher;
+package org.refusallab.platform;
 
 import java.util.ArrayList;
 import java.util.HashSet;

@@ -1,4 +1,4 @@
-package org.refusallab.launcher.testbundles.endless;
+package org.refusallab.platform.testbundles.endless;
 
 import java.util.Map;
 import org.osgi.service.component.annotations.Component;

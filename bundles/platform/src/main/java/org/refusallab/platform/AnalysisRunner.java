@@ -1,4 +1,4 @@
-package org.refusallab.launcher;
+package org.refusallab.platform;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -36,7 +36,6 @@ import org.refusallab.api.analysis.AnalysisContext;
 import org.refusallab.api.analysis.Progress;
 import org.refusallab.api.model.HookedModel;
 import org.refusallab.api.result.AnalysisResult;
-import org.refusallab.report.Report;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -65,7 +64,7 @@ public final class AnalysisRunner implements AutoCloseable {
     /** One Analysis service as found in the registry. */
     public record Candidate(ServiceReference<Analysis> ref, Analysis analysis, String id, String title, int order,
                             int ranking, Version version, long bundleId, String bundle, long serviceId) {
-        String describe() {
+        public String describe() {
             return bundle + " " + version + " (bundle " + bundleId + ")";
         }
     }
@@ -91,7 +90,7 @@ public final class AnalysisRunner implements AutoCloseable {
     private final ServiceTracker<HookedModel, HookedModel> models;
     private final ServiceTracker<ConfigurationAdmin, ConfigurationAdmin> configAdmin;
     private final Map<String, Object> shared = new ConcurrentHashMap<>();
-    private final Map<String, Report.Section> sections = new ConcurrentHashMap<>();
+    private final Map<String, Section> sections = new ConcurrentHashMap<>();
     private final Map<String, Long> ranServiceIds = new ConcurrentHashMap<>();
     private volatile List<String> problems = List.of();
 
@@ -158,7 +157,7 @@ public final class AnalysisRunner implements AutoCloseable {
      * Runs every enabled analysis (only those in {@code only} when it is not empty) and keeps their sections.
      * Throws IllegalArgumentException if {@code only} names an id that is not present.
      */
-    public List<Report.Section> runAll(Set<String> only) {
+    public List<Section> runAll(Set<String> only) {
         Resolution res = resolve();
         problems = res.problems();
         if (!only.isEmpty()) {
@@ -168,7 +167,7 @@ public final class AnalysisRunner implements AutoCloseable {
                         + String.join(", ", res.winners().stream().map(Candidate::id).toList()));
             }
         }
-        List<Report.Section> ran = new ArrayList<>();
+        List<Section> ran = new ArrayList<>();
         for (Candidate c : res.winners()) {
             if (!only.isEmpty() && !only.contains(c.id())) continue;
             if (!study.settings(c.id()).enabled() && !only.contains(c.id())) { // naming it in --only overrides "enabled": false
@@ -214,15 +213,15 @@ public final class AnalysisRunner implements AutoCloseable {
     }
 
     /** Runs one analysis with its context and timeout; never throws: failures become a failed section. */
-    public Report.Section run(Candidate c) {
+    public Section run(Candidate c) {
         Map<String, String> params = parameters(c);
         Duration timeout = timeout(params);
         HookedModel model = models.getService();
         long t0 = System.nanoTime();
         String version = c.version().toString();
-        Report.Section section;
+        Section section;
         if (model == null) {
-            section = Report.Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, "no model is loaded (no HookedModel service)", Duration.ZERO, params);
+            section = Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, "no model is loaded (no HookedModel service)", Duration.ZERO, params);
         } else {
             AtomicBoolean cancelled = new AtomicBoolean();
             AtomicBoolean removed = new AtomicBoolean();
@@ -282,9 +281,9 @@ public final class AnalysisRunner implements AutoCloseable {
             }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             section = error == null
-                    ? new Report.Section(c.id(), c.title(), c.order(), c.bundle(), version, Report.Status.OK, null, took, params, result,
+                    ? new Section(c.id(), c.title(), c.order(), c.bundle(), version, Section.Status.OK, null, took, params, result,
                             customTemplate(c))
-                    : Report.Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, error, took, params);
+                    : Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, error, took, params);
         }
         // at INFO: "run" prints a status table and "watch" a line per re-run, so failures are not logged twice
         if (section.failed()) LOG.info("{} failed: {}", c.id(), section.errorLine());
@@ -375,9 +374,9 @@ public final class AnalysisRunner implements AutoCloseable {
     }
 
     /** The latest section of every analysis, in report order. */
-    public List<Report.Section> sections() {
-        List<Report.Section> out = new ArrayList<>(sections.values());
-        out.sort(Comparator.comparingInt(Report.Section::order).thenComparing(Report.Section::id));
+    public List<Section> sections() {
+        List<Section> out = new ArrayList<>(sections.values());
+        out.sort(Comparator.comparingInt(Section::order).thenComparing(Section::id));
         return out;
     }
 
