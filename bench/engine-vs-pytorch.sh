@@ -17,6 +17,7 @@ SEQ="${SEQ:-24}"
 REPEATS="${REPEATS:-5}"
 WARMUP="${WARMUP:-1}"
 THREADS="${THREADS:-2}"
+TORCH_OMP_THREADS="${TORCH_OMP_THREADS:-$THREADS}" # PyTorch's own OpenMP threads (element-wise ops); BLAS gets $THREADS
 PYTHON="${PYTHON:-/usr/bin/python3}" # Debian's python3-torch is for the system Python
 CONFIG="${CONFIG:-gemma-2b}"
 OUT="$TOP/bench/out/$(date -u +%Y%m%dT%H%M%SZ)"
@@ -30,7 +31,7 @@ JAR="$TOP/bundles/launcher/target/refusal-lab-launcher.jar"
   echo "date: $(date -u)"
   echo "machine: $(nproc) cores, $(awk '/^MemTotal/ {printf "%.1f GB", $2/1e6}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-  echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, threads $THREADS, config $CONFIG, batches $BATCHES, seq $SEQ, $REPEATS repeats after $WARMUP warm-up"
+  echo "OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset}, threads $THREADS (engine: 1 OpenMP + $THREADS BLAS; PyTorch: $TORCH_OMP_THREADS OpenMP + $THREADS BLAS), config $CONFIG, batches $BATCHES, seq $SEQ, $REPEATS repeats after $WARMUP warm-up"
 } | tee "$OUT/summary.txt"
 
 JFR_OPTS=""
@@ -38,7 +39,8 @@ if [[ "${BENCH_JFR:-0}" == 1 ]]; then
   JFR_OPTS="-XX:StartFlightRecording=filename=$OUT/engine.jfr,settings=profile"
 fi
 echo "--- engine" >&2
-OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
+# The engine as ./refusal-lab runs it: element-wise ops on one OpenMP thread, matrix products on $THREADS.
+OMP_NUM_THREADS=1 REFUSAL_LAB_BLAS_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
 REFUSAL_LAB_JAVA_OPTS="-Xmx2g -Dorg.bytedeco.javacpp.maxbytes=16G -Dorg.bytedeco.javacpp.maxphysicalbytes=20G $JFR_OPTS" \
   "$TOP/refusal-lab" bench --config "$CONFIG" --batch "$BATCHES" --seq "$SEQ" --repeats "$REPEATS" --warmup "$WARMUP" | tee "$OUT/engine.txt"
 echo "load after engine: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/summary.txt"
@@ -49,9 +51,9 @@ BLAS="$(grep '^threads:' "$OUT/engine.txt" | grep -o '/[^ ]*libopenblas\.so\.0' 
 TORCH_CONFIG="$CONFIG"
 [[ "$CONFIG" == gemma-2b ]] || TORCH_CONFIG="$(cd "$TOP" && realpath "$CONFIG")/config.json"
 echo "--- pytorch (LD_PRELOAD=$BLAS)" >&2
-LD_PRELOAD="$BLAS" OMP_NUM_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
+LD_PRELOAD="$BLAS" OMP_NUM_THREADS="$TORCH_OMP_THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
   "$PYTHON" "$TOP/bench/torch_gemma_forward.py" --config "$TORCH_CONFIG" --batch "$BATCHES" --seq "$SEQ" \
-  --repeats "$REPEATS" --warmup "$WARMUP" --threads "$THREADS" | tee "$OUT/torch.txt"
+  --repeats "$REPEATS" --warmup "$WARMUP" --threads "$TORCH_OMP_THREADS" | tee "$OUT/torch.txt"
 echo "load after pytorch: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/summary.txt"
 
 # The two tables (header "batch seq forward_s ...") joined on batch size.

@@ -23,11 +23,37 @@ public final class Engine {
         ND4JClassLoading.setNd4jClassloaderFromClass(Nd4j.class);
     }
 
+    /** Environment variable: how many threads the matrix products use; default every core. */
+    public static final String BLAS_THREADS_ENV = "REFUSAL_LAB_BLAS_THREADS";
+
+    /**
+     * Matrix products on every core (or {@value #BLAS_THREADS_ENV}), while element-wise ops keep ND4J's OpenMP
+     * thread count (OMP_NUM_THREADS; ./refusal-lab sets 1). ND4J ties OpenBLAS to the OpenMP count at start-up; with
+     * both pools at 2 threads on 2 cores, an idle OpenMP worker spinning after each element-wise op slowed the
+     * next matrix product: a gemma-2b-shaped block took 10-15% longer than with one OpenMP thread and 2 BLAS
+     * threads (measured, B=6, S=24). Returns the BLAS thread count now in force.
+     */
+    public static int configureMatmulThreads() {
+        int threads = Runtime.getRuntime().availableProcessors();
+        String env = System.getenv(BLAS_THREADS_ENV);
+        if (env != null && !env.isBlank()) {
+            try {
+                threads = Integer.parseInt(env.trim());
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException(BLAS_THREADS_ENV + " must be a positive integer, got '" + env + "'");
+            }
+            if (threads < 1) throw new IllegalArgumentException(BLAS_THREADS_ENV + " must be a positive integer, got '" + env + "'");
+        }
+        Nd4j.factory().blas().setMaxThreads(threads);
+        return Nd4j.factory().blas().getMaxThreads();
+    }
+
     /**
      * @param geluOverride "exact" or "tanh" to override what config.json implies, or null
      */
     public static GemmaModel load(Path modelDir, String geluOverride) {
         pinNd4jClassLoader();
+        configureMatmulThreads();
         GemmaConfig.Gelu gelu = geluOverride == null ? null : GemmaConfig.Gelu.parse(geluOverride);
         LoadedCheckpoint ckpt = Checkpoint.load(modelDir, gelu);
         TextTokenizer tokenizer = Files.exists(modelDir.resolve("tokenizer.json")) ? HfTokenizer.load(modelDir) : null;

@@ -76,6 +76,7 @@ public class BenchCommand implements Callable<Integer> {
         validate();
         PrintWriter out = spec.commandLine().getOut();
         Engine.pinNd4jClassLoader();
+        Engine.configureMatmulThreads();
         long t0 = System.nanoTime();
         LoadedCheckpoint ckpt = checkpoint();
         double setupSeconds = (System.nanoTime() - t0) / 1e9;
