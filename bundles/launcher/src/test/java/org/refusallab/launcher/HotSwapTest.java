@@ -31,14 +31,12 @@ class HotSwapTest {
     static Lab lab;
     static Path site;
     static Path deploy;
-    static Path jars;
     static final Duration LIMIT = Duration.ofSeconds(10);
 
     @BeforeAll
     static void startWatching() throws Exception {
-        jars = Files.createDirectories(root.resolve("jars"));
         lab = PlatformTestSupport.startLab(root, "{\"name\": \"hot swap\"}", Map.of());
-        lab.host().install(TestBundles.build(jars, "test.good", "1.0.0", "good")).start();
+        lab.host().install(TestBundles.jar("good")).start();
         lab.runAll(java.util.Set.of());
         site = root.resolve("site");
         lab.publish(site);
@@ -82,7 +80,7 @@ class HotSwapTest {
     @Test
     @Order(1)
     void aDroppedBundleIsRunAndPublished() throws Exception {
-        Path v1 = TestBundles.build(jars, "test.swap", "1.0.0", "swap.v1");
+        Path v1 = TestBundles.jar("swap-v1");
         long t0 = System.nanoTime();
         drop(v1, "swap.jar");
         waitFor(t0, s -> pageSays(s, "swap.html", "swap v1"), "new bundle published");
@@ -93,7 +91,7 @@ class HotSwapTest {
     @Test
     @Order(2)
     void aReplacedBundleRunsItsNewCode() throws Exception {
-        Path v2 = TestBundles.build(jars, "test.swap", "1.1.0", "swap.v2");
+        Path v2 = TestBundles.jar("swap-v2");
         long t0 = System.nanoTime();
         drop(v2, "swap.jar");
         waitFor(t0, s -> pageSays(s, "swap.html", "swap v2"), "replaced bundle republished");

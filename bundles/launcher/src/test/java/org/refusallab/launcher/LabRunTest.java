@@ -13,7 +13,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.osgi.framework.Bundle;
 import org.refusallab.platform.Section;
 
 /**
@@ -35,13 +34,8 @@ class LabRunTest {
 
     @BeforeAll
     static void startAndRunAll() throws Exception {
-        Path jars = Files.createDirectories(root.resolve("jars"));
         lab = PlatformTestSupport.startLab(root, STUDY, Map.of());
-        for (String[] b : List.of(new String[] {"test.good", "1.0.0", "good"}, new String[] {"test.throwing", "1.0.0", "throwing"},
-                new String[] {"test.dup", "2.0.0", "dup.v2"}, new String[] {"test.dup", "1.0.0", "dup.v1"})) {
-            Bundle bundle = lab.host().install(TestBundles.build(jars, b[0], b[1], b[2]));
-            bundle.start();
-        }
+        for (String name : List.of("good", "throwing", "dup-v2", "dup-v1")) lab.host().install(TestBundles.jar(name)).start();
         ran = lab.runAll(Set.of());
     }
 
