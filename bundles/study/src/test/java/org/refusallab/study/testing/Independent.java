@@ -119,7 +119,7 @@ public final class Independent {
     }
 
     /**
-     * The platform's rules for a result (bundles/launcher ResultValidator): figure and table ids unique together,
+     * The platform's rules for a result (bundles/platform ResultValidator): figure and table ids unique together,
      * one y per x label, heatmaps sized by their labels, no NaN or infinity outside heatmap cells.
      */
     public static AnalysisResult wellFormed(AnalysisResult r) {
