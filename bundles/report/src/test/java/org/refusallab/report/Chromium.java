@@ -150,8 +150,27 @@ final class Chromium implements AutoCloseable {
         } catch (RuntimeException ignored) {
             // already closed
         }
+        // Chromium's helpers (renderer, GPU, crashpad) outlive a killed browser process for a moment and keep
+        // writing to the profile: stop them all before deleting it (a CI run once failed with DirectoryNotEmpty).
+        List<ProcessHandle> helpers = process.descendants().toList();
         process.destroy();
         if (!process.waitFor(10, TimeUnit.SECONDS)) process.destroyForcibly();
-        SitePublisher.deleteTree(profile);
+        for (ProcessHandle helper : helpers) {
+            helper.destroy();
+            try {
+                helper.onExit().get(5, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                helper.destroyForcibly();
+            }
+        }
+        for (int attempt = 1; ; attempt++) {
+            try {
+                SitePublisher.deleteTree(profile);
+                return;
+            } catch (java.io.IOException e) {
+                if (attempt == 10) throw e;
+                Thread.sleep(200);
+            }
+        }
     }
 }
