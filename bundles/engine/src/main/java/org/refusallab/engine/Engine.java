@@ -34,18 +34,20 @@ public final class Engine {
      * threads (measured, B=6, S=24). Returns the BLAS thread count now in force.
      */
     public static int configureMatmulThreads() {
-        int threads = Runtime.getRuntime().availableProcessors();
-        String env = System.getenv(BLAS_THREADS_ENV);
-        if (env != null && !env.isBlank()) {
-            try {
-                threads = Integer.parseInt(env.trim());
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException(BLAS_THREADS_ENV + " must be a positive integer, got '" + env + "'");
-            }
-            if (threads < 1) throw new IllegalArgumentException(BLAS_THREADS_ENV + " must be a positive integer, got '" + env + "'");
-        }
-        Nd4j.factory().blas().setMaxThreads(threads);
+        Nd4j.factory().blas().setMaxThreads(matmulThreads(System.getenv(BLAS_THREADS_ENV), Runtime.getRuntime().availableProcessors()));
         return Nd4j.factory().blas().getMaxThreads();
+    }
+
+    /** The value of {@value #BLAS_THREADS_ENV} (null or blank: {@code cores}) as a thread count. */
+    static int matmulThreads(String env, int cores) {
+        if (env == null || env.isBlank()) return cores;
+        try {
+            int threads = Integer.parseInt(env.trim());
+            if (threads >= 1) return threads;
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(BLAS_THREADS_ENV + " must be a positive integer, got '" + env + "'");
     }
 
     /**
