@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import org.refusallab.api.analysis.Progress;
+import org.refusallab.platform.tests.FakeModel;
 
 /** A lab on a real embedded Felix (SCR, Configuration Admin, fileinstall) with the fake model, in a temp folder. */
 final class PlatformTestSupport {

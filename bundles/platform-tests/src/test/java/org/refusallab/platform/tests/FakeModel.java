@@ -11,7 +11,7 @@ import org.refusallab.api.model.Tensor;
 import org.refusallab.api.model.TextTokenizer;
 
 /** A model double for platform tests: vocabulary of 8; the logit of token v is v * (sum of the row's ids). */
-final class FakeModel implements HookedModel, AutoCloseable {
+public final class FakeModel implements HookedModel, AutoCloseable {
     static final int VOCAB = 8;
     volatile boolean closed;
 
