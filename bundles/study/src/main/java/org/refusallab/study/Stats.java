@@ -12,6 +12,14 @@ public final class Stats {
         return s / xs.length;
     }
 
+    /**
+     * The fraction of the way from {@code base} to {@code source} that a patched metric went: 0 = unchanged,
+     * 1 = the source run's metric fully restored (the activation-patching "fraction recovered").
+     */
+    public static double recovered(double patched, double base, double source) {
+        return (patched - base) / (source - base);
+    }
+
     public static double dot(float[] a, float[] b) {
         if (a.length != b.length) throw new IllegalArgumentException("length " + a.length + " != " + b.length);
         double s = 0;

@@ -16,6 +16,14 @@ class StatsTest {
     }
 
     @Test
+    void recoveredIsZeroAtTheBaseOneAtTheSourceAndLinearBetween() {
+        assertEquals(0.0, Stats.recovered(-2.0, -2.0, 6.0), 1e-12);
+        assertEquals(1.0, Stats.recovered(6.0, -2.0, 6.0), 1e-12);
+        assertEquals(0.25, Stats.recovered(0.0, -2.0, 6.0), 1e-12);
+        assertEquals(-0.5, Stats.recovered(-6.0, -2.0, 6.0), 1e-12);
+    }
+
+    @Test
     void pointBiserialEqualsPearsonWithZeroOneLabels() {
         double[] s = {3.0, 1.0, 4.0, 1.5, 9.0, 2.5};
         boolean[] y = {true, false, true, false, true, false};

@@ -63,8 +63,7 @@ public final class BlockGroupPatching implements Analysis {
     public record Result(List<LayerGroups.Group> groups, List<PairTokens> pairs, double[][][][] patched, double[] clean, double[] corrupt) {
         /** Fraction recovered from metrics averaged over pairs. */
         public double fraction(int g, int b, int p) {
-            double c = Stats.mean(clean), x = Stats.mean(corrupt);
-            return (Stats.mean(patched[g][b][p]) - c) / (x - c);
+            return Stats.recovered(Stats.mean(patched[g][b][p]), Stats.mean(clean), Stats.mean(corrupt));
         }
     }
 

@@ -56,7 +56,7 @@ public final class ResidualPatching implements Analysis {
     public record PairResult(PairTokens pair, double[][] patched, double harmless, double harmful) {
         /** (patched - harmless) / (harmful - harmless): 1 = the harmful run's metric fully restored. */
         public double recovered(int layer, int position) {
-            return (patched[layer][position] - harmless) / (harmful - harmless);
+            return Stats.recovered(patched[layer][position], harmless, harmful);
         }
     }
 

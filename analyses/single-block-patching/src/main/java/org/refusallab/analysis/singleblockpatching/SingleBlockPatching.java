@@ -58,8 +58,7 @@ public final class SingleBlockPatching implements Analysis {
     /** patched[hook][layer][pair]; clean = harmful, corrupt = harmless metrics per pair. */
     public record Result(List<PairTokens> pairs, double[][][] patched, double[] clean, double[] corrupt) {
         public double fraction(int hook, int layer) {
-            double c = Stats.mean(clean), x = Stats.mean(corrupt);
-            return (Stats.mean(patched[hook][layer]) - c) / (x - c);
+            return Stats.recovered(Stats.mean(patched[hook][layer]), Stats.mean(clean), Stats.mean(corrupt));
         }
     }
 
