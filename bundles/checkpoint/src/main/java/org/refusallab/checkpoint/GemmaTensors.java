@@ -3,6 +3,7 @@ package org.refusallab.checkpoint;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * The Hugging Face tensor names of a GemmaForCausalLM checkpoint and the shapes config.json implies.
@@ -52,6 +53,11 @@ public final class GemmaTensors {
 
     public static String downProj(int layer) {
         return "model.layers." + layer + ".mlp.down_proj.weight";
+    }
+
+    /** Bytes held by these arrays (the engine keeps weights in float32, whatever the checkpoint stored). */
+    public static long totalBytes(Map<String, INDArray> weights) {
+        return weights.values().stream().mapToLong(w -> w.length() * w.dataType().width()).sum();
     }
 
     /** Every tensor a checkpoint for {@code config} must hold, in model order, with its stored shape. */

@@ -12,6 +12,7 @@ import org.nd4j.autodiff.samediff.internal.memory.ArrayCacheMemoryMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.refusallab.checkpoint.GemmaConfig;
+import org.refusallab.checkpoint.GemmaTensors;
 
 /**
  * The inference graphs of one model (embedding, blocks, head) and the forward pass that runs them in order:
@@ -45,8 +46,7 @@ public final class GemmaSegments {
     public GemmaSegments(GemmaConfig cfg, Map<String, INDArray> weights) {
         this.cfg = cfg;
         this.weights = weights;
-        long weightBytes = weights.values().stream().mapToLong(w -> w.length() * w.dataType().width()).sum();
-        this.gcAboveRssBytes = Pointer.physicalBytes() + Math.max(512L << 20, weightBytes / 10);
+        this.gcAboveRssBytes = Pointer.physicalBytes() + Math.max(512L << 20, GemmaTensors.totalBytes(weights) / 10);
         INDArray[] tables = GemmaGraph.rotaryTables(cfg.maxPositionEmbeddings(), cfg.headDim(), cfg.ropeTheta());
         this.cosTable = tables[0];
         this.sinTable = tables[1];

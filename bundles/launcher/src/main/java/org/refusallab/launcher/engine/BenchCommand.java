@@ -18,6 +18,7 @@ import org.refusallab.api.model.ForwardRequest;
 import org.refusallab.checkpoint.Checkpoint;
 import org.refusallab.checkpoint.GemmaConfig;
 import org.refusallab.checkpoint.GemmaConfigs;
+import org.refusallab.checkpoint.GemmaTensors;
 import org.refusallab.checkpoint.LoadedCheckpoint;
 import org.refusallab.engine.Engine;
 import org.refusallab.engine.GemmaModel;
@@ -81,7 +82,7 @@ public class BenchCommand implements Callable<Integer> {
         LoadedCheckpoint ckpt = checkpoint();
         double setupSeconds = (System.nanoTime() - t0) / 1e9;
         GemmaConfig cfg = ckpt.config();
-        long weightBytes = ckpt.weights().values().stream().mapToLong(w -> w.length() * w.dataType().width()).sum();
+        long weightBytes = GemmaTensors.totalBytes(ckpt.weights());
         out.printf("config: %s, %s weights, float32; %d layers, d_model %d, d_mlp %d, %d heads x %d, %d kv heads, vocab %d%n",
                 config, weights.equals("random") ? "random (seed " + seed + ")" : "checkpoint", cfg.numLayers(), cfg.hiddenSize(),
                 cfg.intermediateSize(), cfg.numHeads(), cfg.headDim(), cfg.numKvHeads(), cfg.vocabSize());
