@@ -16,7 +16,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Loads a Hugging Face GemmaForCausalLM checkpoint directory: config.json plus model.safetensors, or shards listed
+ * Loads a Hugging Face GemmaForCausalLM or Gemma2ForCausalLM checkpoint directory: config.json plus model.safetensors, or shards listed
  * in model.safetensors.index.json. Every header is read and checked against config.json before any weight is
  * allocated; then tensors are streamed one by one into float32 arrays.
  */
@@ -176,7 +176,7 @@ public final class Checkpoint {
                 continue;
             }
             throw new CheckpointException(e.getValue().file() + ": unexpected tensor " + name + " (shape "
-                    + Arrays.toString(found) + "): not part of a Gemma 1 checkpoint as " + configFile + " describes it");
+                    + Arrays.toString(found) + "): not part of a " + (config.isGemma2() ? "Gemma 2" : "Gemma 1") + " checkpoint as " + configFile + " describes it");
         }
     }
 }

@@ -144,7 +144,7 @@ public final class CheckpointWriter {
 
     static ObjectNode configJson(GemmaConfig c) {
         ObjectNode n = JSON.createObjectNode();
-        n.putArray("architectures").add("GemmaForCausalLM");
+        n.putArray("architectures").add(c.isGemma2() ? "Gemma2ForCausalLM" : "GemmaForCausalLM");
         n.put("attention_bias", false);
         n.put("attention_dropout", 0.0);
         n.put("bos_token_id", c.bosTokenId());
@@ -168,7 +168,29 @@ public final class CheckpointWriter {
         n.put("torch_dtype", c.torchDtype());
         n.put("use_cache", true);
         n.put("vocab_size", c.vocabSize());
+        if (c.isGemma2()) {
+            GemmaConfig.Gemma2 g = c.gemma2();
+            n.put("sliding_window", g.slidingWindow());
+            ArrayNode types = n.putArray("layer_types");
+            g.slidingLayers().forEach(s -> types.add(s ? GemmaConfigs.SLIDING_ATTENTION : GemmaConfigs.FULL_ATTENTION));
+            double scalar = g.queryPreAttnScalar();
+            if (scalar == Math.rint(scalar)) {
+                n.put("query_pre_attn_scalar", (long) scalar); // an int in transformers' config class
+            } else {
+                n.put("query_pre_attn_scalar", scalar);
+            }
+            putSoftcap(n, "attn_logit_softcapping", g.attnLogitSoftcap());
+            putSoftcap(n, "final_logit_softcapping", g.finalLogitSoftcap());
+        }
         return n;
+    }
+
+    private static void putSoftcap(ObjectNode n, String field, double cap) {
+        if (cap > 0) {
+            n.put(field, cap);
+        } else {
+            n.putNull(field);
+        }
     }
 
     private static ObjectNode generationConfigJson(GemmaConfig c) {

@@ -6,11 +6,18 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** Reads Hugging Face's config.json for a Gemma 1 ({@code model_type: gemma}) checkpoint. */
+/** Reads Hugging Face's config.json for a Gemma 1 ({@code model_type: gemma}) or Gemma 2 ({@code gemma2}) checkpoint. */
 public final class GemmaConfigs {
 
-    /** The only architecture the engine implements. */
-    public static final String SUPPORTED_MODEL_TYPE = "gemma";
+    /** Gemma 1, the first architecture the engine implemented. */
+    public static final String SUPPORTED_MODEL_TYPE = GemmaConfig.GEMMA1_MODEL_TYPE;
+
+    /** Every {@code model_type} the engine implements. */
+    public static final java.util.List<String> SUPPORTED_MODEL_TYPES =
+            java.util.List.of(GemmaConfig.GEMMA1_MODEL_TYPE, GemmaConfig.GEMMA2_MODEL_TYPE);
+
+    /** Gemma 2's {@code layer_types} values the graph implements. */
+    public static final String SLIDING_ATTENTION = "sliding_attention", FULL_ATTENTION = "full_attention";
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -43,12 +50,13 @@ public final class GemmaConfigs {
     static GemmaConfig parse(JsonNode root, Path file) {
         String modelType = text(root, "model_type", null, file);
         if (modelType == null) {
-            throw new CheckpointException(file + ": no model_type (expected \"" + SUPPORTED_MODEL_TYPE + "\")");
+            throw new CheckpointException(file + ": no model_type (expected \"gemma\" or \"gemma2\")");
         }
-        if (!SUPPORTED_MODEL_TYPE.equals(modelType)) {
+        if (!SUPPORTED_MODEL_TYPES.contains(modelType)) {
             throw new CheckpointException(file + ": unsupported model_type \"" + modelType
-                    + "\" (only \"" + SUPPORTED_MODEL_TYPE + "\", Gemma 1, is supported)");
+                    + "\" (supported: \"gemma\", Gemma 1, and \"gemma2\", Gemma 2)");
         }
+        boolean gemma2 = GemmaConfig.GEMMA2_MODEL_TYPE.equals(modelType);
         int vocab = positiveInt(root, "vocab_size", null, file);
         int hidden = positiveInt(root, "hidden_size", null, file);
         int intermediate = positiveInt(root, "intermediate_size", null, file);
@@ -63,6 +71,10 @@ public final class GemmaConfigs {
         int headDim = positiveInt(root, "head_dim", defaultHeadDim, file);
         double eps = number(root, "rms_norm_eps", 1e-6, file);
         double ropeTheta = ropeTheta(root, file);
+        if (gemma2 && text(root, "hidden_activation", null, file) == null) {
+            // Gemma 2 runs hidden_activation only (transformers ignores hidden_act for it): say which one is meant.
+            throw missing(file, "hidden_activation", "gelu_pytorch_tanh for gemma-2 checkpoints");
+        }
         GemmaConfig.Gelu gelu = gelu(root, file);
         String dtype = text(root, "torch_dtype", null, file);
         if (dtype == null) {
@@ -73,7 +85,73 @@ public final class GemmaConfigs {
         int pad = tokenId(root, "pad_token_id", 0, file);
         int maxPos = positiveInt(root, "max_position_embeddings", 8192, file);
         return new GemmaConfig(modelType, vocab, hidden, intermediate, layers, heads, kvHeads, headDim, eps,
-                ropeTheta, gelu, dtype, bos, eos, pad, maxPos);
+                ropeTheta, gelu, dtype, bos, eos, pad, maxPos, gemma2 ? gemma2(root, layers, file) : null);
+    }
+
+    /**
+     * Gemma 2's fields. Unlike the shapes above, none has a default here: transformers would fill in gemma-2-2b's
+     * values (soft-caps 50 and 30, query_pre_attn_scalar 256, window 4096), which would silently be wrong for any
+     * other model. A soft-cap given as null means none, as in transformers. Without {@code layer_types} (configs
+     * written before transformers 4.53) even layers are local and odd layers global, transformers' rule.
+     */
+    private static GemmaConfig.Gemma2 gemma2(JsonNode root, int layers, Path file) {
+        java.util.List<Boolean> sliding = layerTypes(root, layers, file);
+        JsonNode bidirectional = root.get("use_bidirectional_attention");
+        if (bidirectional != null && bidirectional.asBoolean(false)) {
+            throw new CheckpointException(file + ": use_bidirectional_attention is true; the graph implements causal attention only");
+        }
+        int window = 0;
+        if (sliding.contains(true)) {
+            JsonNode w = root.get("sliding_window");
+            if (w == null || w.isNull()) {
+                throw missing(file, "sliding_window", "the local layers' window, e.g. 4096 for gemma-2 checkpoints");
+            }
+            window = positiveInt(root, "sliding_window", null, file);
+        }
+        if (root.get("query_pre_attn_scalar") == null || root.get("query_pre_attn_scalar").isNull()) {
+            throw missing(file, "query_pre_attn_scalar", "attention scores are scaled by its -1/2 power; 256 for gemma-2-2b");
+        }
+        double scalar = number(root, "query_pre_attn_scalar", 0, file);
+        return new GemmaConfig.Gemma2(window, sliding, scalar, softcap(root, "attn_logit_softcapping", file),
+                softcap(root, "final_logit_softcapping", file));
+    }
+
+    private static java.util.List<Boolean> layerTypes(JsonNode root, int layers, Path file) {
+        JsonNode types = root.get("layer_types");
+        if (types == null || types.isNull()) {
+            return GemmaConfig.Gemma2.alternatingLayers(layers);
+        }
+        if (!types.isArray() || types.size() != layers) {
+            throw new CheckpointException(file + ": layer_types should be a list of " + layers
+                    + " entries (num_hidden_layers), found " + types);
+        }
+        java.util.List<Boolean> sliding = new java.util.ArrayList<>();
+        for (int i = 0; i < layers; i++) {
+            String t = types.get(i).asText("");
+            if (SLIDING_ATTENTION.equals(t)) {
+                sliding.add(true);
+            } else if (FULL_ATTENTION.equals(t)) {
+                sliding.add(false);
+            } else {
+                throw new CheckpointException(file + ": layer_types[" + i + "] is " + types.get(i)
+                        + ", which the Gemma 2 graph does not implement (it mixes \"" + SLIDING_ATTENTION
+                        + "\" and \"" + FULL_ATTENTION + "\" layers only)");
+            }
+        }
+        return sliding;
+    }
+
+    /** A soft-cap: the field must be present; null (none) or a positive number. Returns 0 for none. */
+    private static double softcap(JsonNode root, String field, Path file) {
+        if (!root.has(field)) {
+            throw missing(file, field, "a positive number, or null for no soft-capping");
+        }
+        JsonNode n = root.get(field);
+        return n.isNull() ? 0 : positiveNumber(n, field, file);
+    }
+
+    private static CheckpointException missing(Path file, String field, String what) {
+        return new CheckpointException(file + ": Gemma 2 config is missing required field " + field + " (" + what + ")");
     }
 
     private static double ropeTheta(JsonNode root, Path file) {

@@ -6,7 +6,9 @@ import java.util.Map;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
- * The Hugging Face tensor names of a GemmaForCausalLM checkpoint and the shapes config.json implies.
+ * The Hugging Face tensor names of a GemmaForCausalLM or Gemma2ForCausalLM checkpoint and the shapes config.json
+ * implies. Beware the norm names: in Gemma 1, {@code post_attention_layernorm} is the norm BEFORE the MLP; in Gemma 2
+ * it is the norm applied to the attention output, and {@code pre_feedforward_layernorm} is the one before the MLP.
  * Linear layers are stored [out, in], as PyTorch's nn.Linear keeps them. The embedding is tied: there is no
  * lm_head.weight (if one is stored with the embedding's shape, the loader ignores it).
  */
@@ -25,6 +27,16 @@ public final class GemmaTensors {
 
     public static String postAttentionLayernorm(int layer) {
         return "model.layers." + layer + ".post_attention_layernorm.weight";
+    }
+
+    /** Gemma 2 only: the norm before the MLP. */
+    public static String preFeedforwardLayernorm(int layer) {
+        return "model.layers." + layer + ".pre_feedforward_layernorm.weight";
+    }
+
+    /** Gemma 2 only: the norm applied to the MLP's output before it is added to the residual stream. */
+    public static String postFeedforwardLayernorm(int layer) {
+        return "model.layers." + layer + ".post_feedforward_layernorm.weight";
     }
 
     public static String qProj(int layer) {
@@ -75,9 +87,15 @@ public final class GemmaTensors {
             shapes.put(vProj(i), new long[] {kv, d});
             shapes.put(oProj(i), new long[] {d, q});
             shapes.put(postAttentionLayernorm(i), new long[] {d});
+            if (config.isGemma2()) {
+                shapes.put(preFeedforwardLayernorm(i), new long[] {d});
+            }
             shapes.put(gateProj(i), new long[] {mlp, d});
             shapes.put(upProj(i), new long[] {mlp, d});
             shapes.put(downProj(i), new long[] {d, mlp});
+            if (config.isGemma2()) {
+                shapes.put(postFeedforwardLayernorm(i), new long[] {d});
+            }
         }
         shapes.put(FINAL_NORM, new long[] {d});
         return Collections.unmodifiableMap(shapes);

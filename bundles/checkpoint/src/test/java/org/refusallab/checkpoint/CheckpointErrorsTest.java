@@ -139,8 +139,8 @@ class CheckpointErrorsTest {
     void unsupportedModelType() throws IOException {
         CheckpointWriter.write(tmp, config, weights(), StoredDtype.F32, 0);
         Path configFile = tmp.resolve("config.json");
-        TestCheckpoints.editJson(configFile, c -> c.put("model_type", "gemma2"));
-        assertMentions(loadFails(), configFile.toString(), "unsupported model_type \"gemma2\"");
+        TestCheckpoints.editJson(configFile, c -> c.put("model_type", "gemma3"));
+        assertMentions(loadFails(), configFile.toString(), "unsupported model_type \"gemma3\"");
     }
 
     @Test

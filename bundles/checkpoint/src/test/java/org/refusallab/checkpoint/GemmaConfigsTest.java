@@ -61,10 +61,10 @@ class GemmaConfigsTest {
 
     @Test
     void unsupportedModelTypeNamesFileAndValue() throws IOException {
-        Path p = write("{\"model_type\": \"gemma2\", " + BASE + "}");
+        Path p = write("{\"model_type\": \"gemma3\", " + BASE + "}");
         CheckpointException e = assertThrows(CheckpointException.class, () -> GemmaConfigs.read(p));
         assertTrue(e.getMessage().contains(p.toString()), e.getMessage());
-        assertTrue(e.getMessage().contains("gemma2"), e.getMessage());
+        assertTrue(e.getMessage().contains("gemma3"), e.getMessage());
     }
 
     @Test

@@ -76,6 +76,7 @@ public final class GemmaGraph {
 
     /** resid_in -> blocks.L.hook_resid_post, with every hook of block L. */
     public static SameDiff block(GemmaConfig cfg, Map<String, INDArray> weights, int layer, Variant variant) {
+        if (cfg.isGemma2()) throw new UnsupportedOperationException("Gemma 2 blocks are not in the graph yet");
         GemmaGraph g = new GemmaGraph(cfg, weights, variant);
         g.vjpLoss(g.defineBlock(layer));
         return g.sd;
