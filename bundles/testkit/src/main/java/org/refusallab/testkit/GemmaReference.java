@@ -22,8 +22,8 @@ import org.refusallab.api.model.Tensor;
 import org.refusallab.checkpoint.GemmaConfig;
 
 /**
- * An independent Gemma 1 forward pass in double precision with plain Java arrays and loops: the oracle that tests
- * hold the SameDiff engine's hooks, interventions and generations against. Nothing here uses ND4J.
+ * An independent Gemma 1 and Gemma 2 forward pass in double precision with plain Java arrays and loops: the oracle
+ * that tests hold the SameDiff engine's hooks, interventions and generations against. Nothing here uses ND4J.
  *
  * <p>The math, per block (x is the residual stream {@code [batch, pos, d_model]}):
  * <pre>
@@ -35,6 +35,18 @@ import org.refusallab.checkpoint.GemmaConfig;
  *   x    = x + down(gelu(gate h2) * up h2), h2 = RMSNorm(x) * (1 + w_ln2)
  *   logits = RMSNorm(x) * (1 + w_norm) embed^T   (tied unembedding)
  * </pre>
+ *
+ * <p>Gemma 2 ({@code config.gemma2() != null}) changes, per block:
+ * <pre>
+ *   scores  = q.k * query_pre_attn_scalar^-0.5, then tanh(scores / attn_cap) * attn_cap, then the mask; on a
+ *             local (sliding) layer a query also ignores keys sliding_window or more positions back
+ *   attn_out = RMSNorm(sum_h result_h) * (1 + w_post_attention_layernorm)        (hook ln1_post.hook_scale)
+ *   mlp_out  = RMSNorm(down(...)) * (1 + w_post_feedforward_layernorm)           (hook ln2_post.hook_scale)
+ *   the MLP's input norm is pre_feedforward_layernorm (in Gemma 1, post_attention_layernorm is that norm)
+ *   logits  = tanh(logits / final_cap) * final_cap
+ * </pre>
+ * As in TransformerLens, {@code hook_attn_out} / {@code hook_mlp_out} are after the post-norms (what is added to the
+ * residual stream) and {@code attn.hook_result} sums to the attention output BEFORE the post-attention norm.
  *
  * <p>Hooks follow TransformerLens names and shapes, batch first; every hook is cached on every run. Conventions:
  * <ul>
@@ -71,9 +83,9 @@ public final class GemmaReference {
     private final double[] finalNormWeight; // [d_model]
     private final Set<String> hookNames;
 
-    /** One decoder layer's weights in the checkpoint's [out][in] layout. */
+    /** One decoder layer's weights in the checkpoint's [out][in] layout; ln1Post and ln2Post are Gemma 2's (else null). */
     private record Block(double[] ln1, double[][] wq, double[][] wk, double[][] wv, double[][] wo,
-                         double[] ln2, double[][] gate, double[][] up, double[][] down) {
+                         double[] ln2, double[][] gate, double[][] up, double[][] down, double[] ln1Post, double[] ln2Post) {
     }
 
     /**
@@ -109,13 +121,20 @@ public final class GemmaReference {
                     matrix(weights, p + "self_attn.k_proj.weight", nKv * headDim, dModel),
                     matrix(weights, p + "self_attn.v_proj.weight", nKv * headDim, dModel),
                     matrix(weights, p + "self_attn.o_proj.weight", dModel, nHeads * headDim),
-                    vector(weights, p + "post_attention_layernorm.weight", dModel),
+                    // the norm before the MLP: Gemma 2 names it pre_feedforward_layernorm
+                    vector(weights, p + (gemma2() ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight"), dModel),
                     matrix(weights, p + "mlp.gate_proj.weight", dMlp, dModel),
                     matrix(weights, p + "mlp.up_proj.weight", dMlp, dModel),
-                    matrix(weights, p + "mlp.down_proj.weight", dModel, dMlp));
+                    matrix(weights, p + "mlp.down_proj.weight", dModel, dMlp),
+                    gemma2() ? vector(weights, p + "post_attention_layernorm.weight", dModel) : null,
+                    gemma2() ? vector(weights, p + "post_feedforward_layernorm.weight", dModel) : null);
         }
         this.finalNormWeight = vector(weights, "model.norm.weight", dModel);
-        this.hookNames = Set.copyOf(allHookNames(nLayers));
+        this.hookNames = Set.copyOf(allHookNames(nLayers, gemma2()));
+    }
+
+    private boolean gemma2() {
+        return cfg.gemma2() != null;
     }
 
     /** Reads {@code config.json} and every {@code model*.safetensors} of a Hugging Face checkpoint folder, independently of the engine's loader. */
@@ -148,6 +167,10 @@ public final class GemmaReference {
             expected.put(p + "mlp.gate_proj.weight", new long[] {mlp, d});
             expected.put(p + "mlp.up_proj.weight", new long[] {mlp, d});
             expected.put(p + "mlp.down_proj.weight", new long[] {d, mlp});
+            if (config.gemma2() != null) {
+                expected.put(p + "pre_feedforward_layernorm.weight", new long[] {d});
+                expected.put(p + "post_feedforward_layernorm.weight", new long[] {d});
+            }
         }
         expected.put("model.norm.weight", new long[] {d});
         expected.forEach((name, shape) -> {
@@ -161,9 +184,10 @@ public final class GemmaReference {
     }
 
     /**
-     * A Gemma 1 {@code config.json}: the activation is {@code hidden_activation} if present, else {@code hidden_act}
+     * A Gemma 1 or Gemma 2 {@code config.json}: the activation is {@code hidden_activation} if present, else {@code hidden_act}
      * ({@code "gelu"} is the exact erf GELU, as transformers 5 runs it); rope theta is top-level {@code rope_theta} or
-     * {@code rope_parameters.rope_theta}.
+     * {@code rope_parameters.rope_theta}. Gemma 2's local layers are {@code layer_types}' "sliding_attention" entries,
+     * or, without that list, the even layers (transformers' rule); a null soft-cap is none (0).
      */
     public static GemmaConfig readConfig(Path configJson) {
         JsonNode c;
@@ -173,7 +197,9 @@ public final class GemmaReference {
             throw new UncheckedIOException("cannot read " + configJson, e);
         }
         String type = c.path("model_type").asText();
-        if (!type.equals("gemma")) throw new IllegalArgumentException(configJson + ": model_type '" + type + "' is not Gemma 1 ('gemma')");
+        if (!type.equals("gemma") && !type.equals("gemma2")) {
+            throw new IllegalArgumentException(configJson + ": model_type '" + type + "' is neither Gemma 1 ('gemma') nor Gemma 2 ('gemma2')");
+        }
         int hidden = required(c, "hidden_size", configJson);
         int heads = required(c, "num_attention_heads", configJson);
         JsonNode act = c.hasNonNull("hidden_activation") ? c.get("hidden_activation") : c.get("hidden_act");
@@ -185,7 +211,20 @@ public final class GemmaReference {
                 required(c, "num_hidden_layers", configJson), heads, c.path("num_key_value_heads").asInt(heads),
                 c.path("head_dim").asInt(hidden / heads), c.path("rms_norm_eps").asDouble(1e-6), theta, gelu, dtype,
                 firstId(c.path("bos_token_id"), 2), firstId(c.path("eos_token_id"), 1), firstId(c.path("pad_token_id"), 0),
-                c.path("max_position_embeddings").asInt(8192));
+                c.path("max_position_embeddings").asInt(8192), type.equals("gemma2") ? readGemma2(c, configJson) : null);
+    }
+
+    private static GemmaConfig.Gemma2 readGemma2(JsonNode c, Path file) {
+        int layers = required(c, "num_hidden_layers", file);
+        List<Boolean> sliding = new ArrayList<>();
+        for (int l = 0; l < layers; l++) {
+            sliding.add(c.has("layer_types") ? c.get("layer_types").get(l).asText().equals("sliding_attention") : l % 2 == 0);
+        }
+        for (String f : List.of("sliding_window", "query_pre_attn_scalar", "attn_logit_softcapping", "final_logit_softcapping")) {
+            if (!c.has(f)) throw new IllegalArgumentException(file + ": missing " + f);
+        }
+        return new GemmaConfig.Gemma2(c.get("sliding_window").asInt(), sliding, c.get("query_pre_attn_scalar").asDouble(),
+                c.get("attn_logit_softcapping").asDouble(0), c.get("final_logit_softcapping").asDouble(0));
     }
 
     public GemmaConfig config() {
@@ -272,11 +311,15 @@ public final class GemmaReference {
             DTensor v = hooks.at(name + "attn.hook_v", project(normed1, w.wv(), nKv));     // [batch, pos, KV, hd]
             DTensor qRot = rotary(q, positionIds);
             DTensor kRot = rotary(k, positionIds);
-            DTensor scores = hooks.at(name + "attn.hook_attn_scores", attentionScores(qRot, kRot, attentionMask)); // [batch, H, q, k]
+            DTensor scores = hooks.at(name + "attn.hook_attn_scores", attentionScores(qRot, kRot, attentionMask, l)); // [batch, H, q, k]
             DTensor pattern = hooks.at(name + "attn.hook_pattern", softmaxRows(scores));  // [batch, H, q, k]
             DTensor z = hooks.at(name + "attn.hook_z", mixValues(pattern, v));          // [batch, pos, H, hd]
             DTensor result = hooks.at(name + "attn.hook_result", headResults(z, w.wo())); // [batch, pos, H, d_model]
-            DTensor attnOut = hooks.at(name + "hook_attn_out", sumHeads(result));        // [batch, pos, d_model]
+            DTensor attnOut = sumHeads(result);                                          // [batch, pos, d_model]
+            if (gemma2()) { // the post-attention norm; its input is what the heads' results sum to
+                attnOut = rmsNormalize(attnOut, hooks.at(name + "ln1_post.hook_scale", rmsScale(attnOut)), w.ln1Post());
+            }
+            attnOut = hooks.at(name + "hook_attn_out", attnOut);
             DTensor residMid = hooks.at(name + "hook_resid_mid", plus(residPre, attnOut));
 
             // GeGLU MLP: down(gelu(gate h) * up h)
@@ -287,13 +330,22 @@ public final class GemmaReference {
             DTensor post = DTensor.zeros(batch, seq, dMlp);
             for (int i = 0; i < post.data().length; i++) post.data()[i] = gelu(gatePre.data()[i]) * upOut.data()[i];
             post = hooks.at(name + "mlp.hook_post", post);
-            DTensor mlpOut = hooks.at(name + "hook_mlp_out", linear(post, w.down()));     // [batch, pos, d_model]
+            DTensor mlpOut = linear(post, w.down());                                      // [batch, pos, d_model]
+            if (gemma2()) { // the post-feed-forward norm
+                mlpOut = rmsNormalize(mlpOut, hooks.at(name + "ln2_post.hook_scale", rmsScale(mlpOut)), w.ln2Post());
+            }
+            mlpOut = hooks.at(name + "hook_mlp_out", mlpOut);
             x = hooks.at(name + "hook_resid_post", plus(residMid, mlpOut));
         }
 
         DTensor scaleF = hooks.at("ln_final.hook_scale", rmsScale(x));
         DTensor normedF = hooks.at("ln_final.hook_normalized", rmsNormalize(x, scaleF, finalNormWeight));
-        hooks.at("logits", linear(normedF, embed));                                      // [batch, pos, vocab]
+        DTensor logits = linear(normedF, embed);                                         // [batch, pos, vocab]
+        double finalCap = gemma2() ? cfg.gemma2().finalLogitSoftcap() : 0;
+        if (finalCap > 0) {
+            for (int i = 0; i < logits.data().length; i++) logits.data()[i] = Math.tanh(logits.data()[i] / finalCap) * finalCap;
+        }
+        hooks.at("logits", logits);
         return new ReferenceRun(hooks.cache, deepCopy(attentionMask), positionIds);
     }
 
@@ -424,10 +476,16 @@ public final class GemmaReference {
         return y;
     }
 
-    /** q.k * hd^-0.5 with query head h reading kv head h / (H / KV); future and padding keys set to MASKED_SCORE. */
-    private DTensor attentionScores(DTensor q, DTensor k, int[][] mask) {
+    /**
+     * q.k * hd^-0.5 (Gemma 2: query_pre_attn_scalar^-0.5, then soft-capped) with query head h reading kv head
+     * h / (H / KV); future and padding keys, and on Gemma 2's local layers keys sliding_window or more positions
+     * back, set to MASKED_SCORE.
+     */
+    private DTensor attentionScores(DTensor q, DTensor k, int[][] mask, int layer) {
         int batch = q.dim(0), seq = q.dim(1), group = nHeads / nKv;
-        double scaling = 1.0 / Math.sqrt(headDim);
+        double scaling = 1.0 / Math.sqrt(gemma2() ? cfg.gemma2().queryPreAttnScalar() : headDim);
+        double cap = gemma2() ? cfg.gemma2().attnLogitSoftcap() : 0;
+        int window = gemma2() && cfg.gemma2().slidingLayers().get(layer) ? cfg.gemma2().slidingWindow() : Integer.MAX_VALUE;
         DTensor s = DTensor.zeros(batch, nHeads, seq, seq);                          // [batch, H, q, k]
         for (int b = 0; b < batch; b++) {
             for (int h = 0; h < nHeads; h++) {
@@ -435,14 +493,15 @@ public final class GemmaReference {
                 for (int qi = 0; qi < seq; qi++) {
                     for (int ki = 0; ki < seq; ki++) {
                         int at = ((b * nHeads + h) * seq + qi) * seq + ki;
-                        if (ki > qi || mask[b][ki] == 0) {
+                        if (ki > qi || mask[b][ki] == 0 || qi - ki >= window) {
                             s.data()[at] = MASKED_SCORE;
                             continue;
                         }
                         double dot = 0;
                         int qb = ((b * seq + qi) * nHeads + h) * headDim, kb = ((b * seq + ki) * nKv + kvHead) * headDim;
                         for (int j = 0; j < headDim; j++) dot += q.data()[qb + j] * k.data()[kb + j];
-                        s.data()[at] = dot * scaling;
+                        double score = dot * scaling;
+                        s.data()[at] = cap > 0 ? Math.tanh(score / cap) * cap : score;
                     }
                 }
             }
@@ -639,13 +698,14 @@ public final class GemmaReference {
 
     // ---------------------------------------------------------------- small helpers
 
-    static Set<String> allHookNames(int layers) {
+    static Set<String> allHookNames(int layers, boolean gemma2) {
         Set<String> names = new LinkedHashSet<>();
         names.add("hook_embed");
         for (int l = 0; l < layers; l++) {
             for (String h : List.of("hook_resid_pre", "ln1.hook_scale", "attn.hook_q", "attn.hook_k", "attn.hook_v",
-                    "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z", "attn.hook_result", "hook_attn_out",
-                    "hook_resid_mid", "ln2.hook_scale", "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post")) {
+                    "attn.hook_attn_scores", "attn.hook_pattern", "attn.hook_z", "attn.hook_result", "ln1_post.hook_scale", "hook_attn_out",
+                    "hook_resid_mid", "ln2.hook_scale", "mlp.hook_pre", "mlp.hook_post", "ln2_post.hook_scale", "hook_mlp_out", "hook_resid_post")) {
+                if (!gemma2 && h.contains("_post.")) continue; // Gemma 2's post-attention / post-feed-forward norms
                 names.add("blocks." + l + "." + h);
             }
         }

@@ -1,5 +1,5 @@
 /**
- * An independent double-precision Gemma 1 forward ({@link org.refusallab.testkit.GemmaReference}) with TransformerLens
+ * An independent double-precision Gemma 1 and Gemma 2 forward ({@link org.refusallab.testkit.GemmaReference}) with TransformerLens
  * hooks, the API's interventions and greedy generation, plus a small safetensors reader: the oracle other modules'
  * tests hold the SameDiff engine and the analyses against. No ND4J here.
  */
