@@ -49,7 +49,7 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         this.config = checkpoint.config();
         this.weights = checkpoint.weights();
         this.tokenizer = tokenizer;
-        this.hookNames = new LinkedHashSet<>(HookPoints.all(config.numLayers()));
+        this.hookNames = new LinkedHashSet<>(HookPoints.all(config));
         this.segments = new GemmaSegments(config, weights);
         this.info = new ModelInfo(String.valueOf(checkpoint.dir()), config.modelType(), config.numLayers(), config.numHeads(),
                 config.numKvHeads(), config.hiddenSize(), config.headDim(), config.intermediateSize(), config.vocabSize(),
@@ -126,7 +126,7 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
     private record Forward(Batch batch, INDArray lastLogits, Map<String, INDArray> cache) { }
 
     private Forward forward(List<int[]> tokens, Set<String> hookPatterns, List<Intervention> interventions) {
-        Set<String> cacheHooks = HookPoints.expand(hookPatterns, config.numLayers());
+        Set<String> cacheHooks = HookPoints.expand(hookPatterns, config);
         for (Intervention iv : interventions) {
             if (!hookNames.contains(iv.hook())) throw new IllegalArgumentException("intervention at unknown hook point '" + iv.hook() + "'");
         }

@@ -11,7 +11,7 @@ import org.nd4j.linalg.factory.Nd4j;
 import org.refusallab.checkpoint.GemmaConfig;
 
 /**
- * Gemma 1 (the gemma-2b-it architecture) as SameDiff graphs, one per segment: the embedding, each transformer
+ * Gemma 1 (the gemma-2b-it architecture) and Gemma 2 as SameDiff graphs, one per segment: the embedding, each transformer
  * block, and the head (final norm and tied unembedding). Segments are run one after another by
  * {@link GemmaSegments}. One graph for the whole model would be simpler, but SameDiff M2.1's execution bookkeeping
  * grows quadratically with the number of ops (measured: a 6-layer training step never finished), while a block is
@@ -23,6 +23,13 @@ import org.refusallab.checkpoint.GemmaConfig;
  * {@link #ATTENTION_BIAS} [batch, 1, pos, pos] (0 where a query may attend a key, -1e9 elsewhere: causal and
  * padding together). Trainable segments add {@link #UPSTREAM_GRAD} and a loss sum(out * upstream), whose
  * gradient is the vector-Jacobian product that chains the segments in backpropagation.
+ *
+ * <p>Gemma 2 ({@link GemmaConfig#isGemma2()}) adds, as transformers' Gemma2DecoderLayer: scores scaled by
+ * query_pre_attn_scalar^-0.5 and soft-capped before the bias; a sliding window on local layers (built in the graph
+ * from the bias, see {@link Gemma2Ops}); RMSNorms on the attention and MLP outputs ({@code ln1_post} /
+ * {@code ln2_post}, whose {@code hook_scale} are hooks, TransformerLens's names), so that {@code hook_attn_out} and
+ * {@code hook_mlp_out} are what is added to the residual stream while {@code attn.hook_result} sums to the attention
+ * output before its norm; the MLP's input norm is {@code pre_feedforward_layernorm}; final logits soft-capped.
  */
 public final class GemmaGraph {
 
@@ -76,7 +83,6 @@ public final class GemmaGraph {
 
     /** resid_in -> blocks.L.hook_resid_post, with every hook of block L. */
     public static SameDiff block(GemmaConfig cfg, Map<String, INDArray> weights, int layer, Variant variant) {
-        if (cfg.isGemma2()) throw new UnsupportedOperationException("Gemma 2 blocks are not in the graph yet");
         GemmaGraph g = new GemmaGraph(cfg, weights, variant);
         g.vjpLoss(g.defineBlock(layer));
         return g.sd;
@@ -156,7 +162,9 @@ public final class GemmaGraph {
         SDVariable qg = sd.reshape(sd.permute(q, 0, 2, 1, 3), dims(batchDim, lit(nKv, -1L, dh)));
         SDVariable kt = headsFirst(k, nKv, dh); // [batch, kv, pos, d_head]
         SDVariable vt = headsFirst(v, nKv, dh);
-        SDVariable scores = sd.reshape(sd.mmul(qg, kt, false, true, false).mul(1.0 / Math.sqrt(dh)), dims(batchDim, lit(nH), posDim, posDim));
+        SDVariable scores = sd.reshape(sd.mmul(qg, kt, false, true, false).mul(cfg.attentionScale()), dims(batchDim, lit(nH), posDim, posDim));
+        if (cfg.isGemma2() && cfg.gemma2().attnLogitSoftcap() > 0) scores = Gemma2Ops.softcap(sd, scores, cfg.gemma2().attnLogitSoftcap());
+        if (cfg.isSlidingLayer(layer)) bias = Gemma2Ops.slidingWindowBias(sd, bias, cfg.gemma2().slidingWindow());
         scores = hook(h + "attn.hook_attn_scores", scores.add(bias)); // [batch, head, query, key]
         SDVariable pattern = hook(h + "attn.hook_pattern", sd.nn().softmax(scores, 3));
         SDVariable pg = sd.reshape(pattern, dims(batchDim, lit(nKv, -1L), posDim)); // [batch, kv, group*query, key]
@@ -174,15 +182,20 @@ public final class GemmaGraph {
         } else {
             attnOut = sd.reshape(sd.mmul(sd.reshape(z, -1, (long) nH * dh), wO, false, true, false), shape(d));
         }
+        if (cfg.isGemma2()) attnOut = rmsNorm(attnOut, p + "post_attention_layernorm.weight", h + "ln1_post.hook_scale");
         attnOut = hook(h + "hook_attn_out", attnOut);
         SDVariable mid = hook(h + "hook_resid_mid", resid.add(attnOut));
 
         // --- MLP (GeGLU) ---
-        SDVariable normed2 = sd.reshape(rmsNorm(mid, p + "post_attention_layernorm.weight", h + "ln2.hook_scale"), -1, d);
+        // The norm before the MLP: Gemma 1 calls it post_attention_layernorm, Gemma 2 pre_feedforward_layernorm.
+        String ln2 = p + (cfg.isGemma2() ? "pre_feedforward_layernorm.weight" : "post_attention_layernorm.weight");
+        SDVariable normed2 = sd.reshape(rmsNorm(mid, ln2, h + "ln2.hook_scale"), -1, d);
         SDVariable gate = hook(h + "mlp.hook_pre", linear(normed2, p + "mlp.gate_proj.weight", dMlp));
         SDVariable up = linear(normed2, p + "mlp.up_proj.weight", dMlp);
         SDVariable post = hook(h + "mlp.hook_post", gelu(gate).mul(up)); // [batch, pos, d_mlp]
-        SDVariable mlpOut = hook(h + "hook_mlp_out", linear(sd.reshape(post, -1, dMlp), p + "mlp.down_proj.weight", d));
+        SDVariable mlpOut = linear(sd.reshape(post, -1, dMlp), p + "mlp.down_proj.weight", d);
+        if (cfg.isGemma2()) mlpOut = rmsNorm(mlpOut, p + "post_feedforward_layernorm.weight", h + "ln2_post.hook_scale");
+        mlpOut = hook(h + "hook_mlp_out", mlpOut);
         return hook(blockOutput(layer), mid.add(mlpOut));
     }
 
@@ -193,9 +206,14 @@ public final class GemmaGraph {
         SDVariable scale = hook("ln_final.hook_scale", sd.math().sqrt(sd.mean(x.mul(x), true, 2).add(cfg.rmsNormEps())));
         SDVariable normalized = hook("ln_final.hook_normalized", x.div(scale).mul(weight("model.norm.weight").add(1.0)));
         SDVariable embed = weight("model.embed_tokens.weight"); // tied unembedding: logits = h . W_E^T
-        SDVariable logits = sd.reshape(LOGITS, sd.mmul(sd.reshape(normalized, -1, d), embed, false, true, false), shape(cfg.vocabSize()));
+        double cap = cfg.isGemma2() ? cfg.gemma2().finalLogitSoftcap() : 0;
+        SDVariable logits = sd.reshape(cap > 0 ? null : LOGITS, sd.mmul(sd.reshape(normalized, -1, d), embed, false, true, false), shape(cfg.vocabSize()));
         SDVariable last = sd.squeeze(sd.gather(normalized, lastIndex, 1), 1); // [batch, d]
-        sd.mmul(LAST_LOGITS, last, embed, false, true, false);
+        SDVariable lastLogits = sd.mmul(cap > 0 ? null : LAST_LOGITS, last, embed, false, true, false);
+        if (cap > 0) { // Gemma 2's final soft-cap
+            logits = sd.identity(LOGITS, Gemma2Ops.softcap(sd, logits, cap));
+            sd.identity(LAST_LOGITS, Gemma2Ops.softcap(sd, lastLogits, cap));
+        }
         if (variant.trainable()) {
             // Masked mean next-token cross-entropy. log-softmax from basic ops: SameDiff M2.1 cannot clone its
             // LogSoftMax op when it builds the gradient graph.

@@ -5,6 +5,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.regex.Pattern;
+import org.refusallab.checkpoint.GemmaConfig;
 
 /** TransformerLens hook names of the Gemma graph, their tensor layouts, and name globs. */
 public final class HookPoints {
@@ -26,7 +27,36 @@ public final class HookPoints {
             "attn.hook_pattern", "attn.hook_z", "attn.hook_result", "hook_attn_out", "hook_resid_mid", "ln2.hook_scale",
             "mlp.hook_pre", "mlp.hook_post", "hook_mlp_out", "hook_resid_post");
 
-    /** Every hook name of a model with {@code nLayers} blocks, in forward order. */
+    /**
+     * A Gemma 2 block's hooks: TransformerLens's, with the post-attention and post-feed-forward norms {@code ln1_post}
+     * and {@code ln2_post} before {@code hook_attn_out} / {@code hook_mlp_out} (which are therefore what is added to the
+     * residual stream; {@code attn.hook_result} sums to the input of {@code ln1_post}).
+     */
+    public static final List<String> GEMMA2_BLOCK_HOOKS = List.of(
+            "hook_resid_pre", "ln1.hook_scale", "attn.hook_q", "attn.hook_k", "attn.hook_v", "attn.hook_attn_scores",
+            "attn.hook_pattern", "attn.hook_z", "attn.hook_result", "ln1_post.hook_scale", "hook_attn_out", "hook_resid_mid",
+            "ln2.hook_scale", "mlp.hook_pre", "mlp.hook_post", "ln2_post.hook_scale", "hook_mlp_out", "hook_resid_post");
+
+    /** Every hook name of this model (Gemma 1 or Gemma 2), in forward order. */
+    public static List<String> all(GemmaConfig cfg) {
+        if (!cfg.isGemma2()) return all(cfg.numLayers());
+        List<String> names = new ArrayList<>();
+        names.add("hook_embed");
+        for (int l = 0; l < cfg.numLayers(); l++) {
+            for (String h : GEMMA2_BLOCK_HOOKS) names.add("blocks." + l + "." + h);
+        }
+        names.add("ln_final.hook_scale");
+        names.add("ln_final.hook_normalized");
+        names.add(GemmaGraph.LOGITS);
+        return names;
+    }
+
+    /** {@link #expand(Set, int)} against this model's hook names (Gemma 2 has more). */
+    public static Set<String> expand(Set<String> patterns, GemmaConfig cfg) {
+        return expand(patterns, all(cfg), cfg.numLayers());
+    }
+
+    /** Every hook name of a Gemma 1 model with {@code nLayers} blocks, in forward order. */
     public static List<String> all(int nLayers) {
         List<String> names = new ArrayList<>();
         names.add("hook_embed");
@@ -51,7 +81,10 @@ public final class HookPoints {
      * model's hook names; a pattern that matches nothing is an error naming it.
      */
     public static Set<String> expand(Set<String> patterns, int nLayers) {
-        List<String> all = all(nLayers);
+        return expand(patterns, all(nLayers), nLayers);
+    }
+
+    private static Set<String> expand(Set<String> patterns, List<String> all, int nLayers) {
         Set<String> out = new LinkedHashSet<>();
         for (String p : patterns) {
             Pattern regex = Pattern.compile(globToRegex(p.trim()));

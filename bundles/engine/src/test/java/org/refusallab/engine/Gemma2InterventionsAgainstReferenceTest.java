@@ -1,0 +1,146 @@
+package org.refusallab.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.refusallab.engine.InterventionsAgainstReferenceTest.randomDirection;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+import org.refusallab.api.model.ForwardRequest;
+import org.refusallab.api.model.ForwardResult;
+import org.refusallab.api.model.Intervention;
+import org.refusallab.api.model.Tensor;
+import org.refusallab.testkit.DTensor;
+import org.refusallab.testkit.GemmaReference;
+import org.refusallab.testkit.GreedyComparison;
+import org.refusallab.testkit.ReferenceRun;
+
+/**
+ * Every intervention kind on Gemma 2 (tiny-gemma2: local layers 0 and 2 with a window of 4, soft-caps), at hooks of
+ * every layout including the post-norm scales, checked against the testkit's double-precision Gemma 2 on a
+ * left-padded batch whose rows are longer than the window.
+ */
+class Gemma2InterventionsAgainstReferenceTest {
+
+    static GemmaModel model;
+    static GemmaReference reference;
+    static final List<int[]> TOKENS = List.of(
+            new int[] {2, 137, 41, 124, 111, 365, 251, 303, 135, 46},
+            new int[] {2, 338, 353, 39, 11, 157, 50},
+            new int[] {2, 12, 99, 301, 7, 88, 300, 301});
+    static final Set<String> WATCH = Set.of("blocks.*.hook_resid_pre", "blocks.*.hook_attn_out", "blocks.*.hook_mlp_out",
+            "blocks.*.ln1_post.hook_scale", "blocks.2.attn.hook_pattern", "blocks.0.attn.hook_attn_scores", "blocks.2.attn.hook_z",
+            "blocks.3.hook_resid_post", "ln_final.hook_scale", "logits");
+
+    @BeforeAll
+    static void load() throws Exception {
+        FixtureReference ref = new FixtureReference("tiny-gemma2");
+        model = Engine.load(ref.checkpoint(), null);
+        reference = GemmaReference.load(ref.checkpoint());
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    static Tensor sourceFor(String hook) {
+        List<int[]> other = new ArrayList<>();
+        for (int[] t : TOKENS) {
+            int[] o = t.clone();
+            for (int i = 1; i < o.length; i++) o[i] = (o[i] * 7 + 3) % 390 + 5;
+            other.add(o);
+        }
+        return reference.run(other, List.of()).hook(hook).toTensor();
+    }
+
+    static List<Intervention> ablation(float[] dir) {
+        List<Intervention> ivs = new ArrayList<>();
+        for (int l = 0; l < 4; l++) {
+            for (String h : List.of("hook_resid_pre", "hook_attn_out", "hook_mlp_out")) ivs.add(Intervention.projectOut("blocks." + l + "." + h, dir, null, null));
+        }
+        return ivs;
+    }
+
+    static Stream<Arguments> cases() {
+        float[] dir = randomDirection(1, 64);
+        return Stream.of(
+                Arguments.of("project out at every resid_pre, attn_out, mlp_out (directional ablation)", ablation(dir)),
+                Arguments.of("clamp resid_pre of layer 2 at the last position", List.of(Intervention.clamp("blocks.2.hook_resid_pre", dir, 3.5f, null, new int[] {9}))),
+                Arguments.of("add to resid_pre of layer 1 for rows 0 and 2", List.of(Intervention.add("blocks.1.hook_resid_pre", dir, 2f, new int[] {0, 2}, null))),
+                Arguments.of("zero mlp_out of layer 0 at two positions", List.of(Intervention.zero("blocks.0.hook_mlp_out", null, new int[] {5, 8}, null))),
+                Arguments.of("replace resid_pre of layer 2 at one position from another run, crossing rows",
+                        List.of(Intervention.replace("blocks.2.hook_resid_pre", sourceFor("blocks.2.hook_resid_pre"), new int[] {0, 1}, new int[] {2, 0}, new int[] {7}, null))),
+                Arguments.of("replace one head of attn.hook_result (local layer 2, head 2)",
+                        List.of(Intervention.replace("blocks.2.attn.hook_result", sourceFor("blocks.2.attn.hook_result"), null, null, new int[] {9}, new int[] {2}))),
+                Arguments.of("zero heads 0 and 3 of attn.hook_z in layer 1", List.of(Intervention.zero("blocks.1.attn.hook_z", null, null, new int[] {0, 3}))),
+                Arguments.of("replace the pattern of head 1 at two query positions of a local layer",
+                        List.of(Intervention.replace("blocks.0.attn.hook_pattern", sourceFor("blocks.0.attn.hook_pattern"), new int[] {0}, null, new int[] {4, 9}, new int[] {1}))),
+                Arguments.of("add to the scores of a local layer (after soft-cap and mask)",
+                        List.of(Intervention.add("blocks.2.attn.hook_attn_scores", randomDirection(3, 10), 1.5f, null, new int[] {9}))),
+                Arguments.of("scale the post-attention norm: edit ln1_post.hook_scale", List.of(Intervention.add("blocks.1.ln1_post.hook_scale", new float[] {1f}, 0.7f, null, null))),
+                Arguments.of("zero attn.hook_v, edit mlp.hook_post and ln2_post.hook_scale, clamp resid_mid, composed",
+                        List.of(Intervention.zero("blocks.0.attn.hook_v", new int[] {1}, null, null),
+                                Intervention.add("blocks.2.mlp.hook_post", randomDirection(2, 128), 0.5f, null, new int[] {9}),
+                                Intervention.add("blocks.3.ln2_post.hook_scale", new float[] {1f}, 0.3f, null, new int[] {8, 9}),
+                                Intervention.clamp("blocks.3.hook_resid_mid", dir, -1f, null, null))));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void interventionMatchesReference(String name, List<Intervention> ivs) {
+        ForwardRequest request = new ForwardRequest(TOKENS, WATCH, ivs);
+        ForwardResult got = model.run(request);
+        ReferenceRun want = reference.run(request);
+        ReferenceRun clean = reference.run(TOKENS, List.of());
+        Map<String, Double> errors = want.relativeErrors(got.cache());
+        assertEquals(got.cache().size(), errors.size(), "every cached hook compared");
+        assertTrue(errors.size() >= 4 * 4 + 5, "hooks compared: " + errors.keySet());
+        errors.forEach((hook, rel) -> assertTrue(rel < 1e-4, name + ": " + hook + " relative error " + rel));
+        DTensor wantLast = want.lastLogits();
+        double scale = wantLast.maxAbs();
+        assertTrue(wantLast.maxAbsDiff(got.lastLogits()) < 1e-4 * scale, name + ": last logits");
+        assertTrue(clean.lastLogits().maxAbsDiff(got.lastLogits()) > 1e-3 * scale, name + ": intervention had no effect on the logits");
+    }
+
+    /** On Gemma 2 the heads' results sum to the attention output before ln1_post: a patched head moves hook_attn_out through that norm. */
+    @Test
+    void patchingOneHeadResultChangesAttnOutThroughThePostAttentionNorm() {
+        Tensor src = sourceFor("blocks.1.attn.hook_result");
+        ForwardResult clean = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.attn.hook_result"), List.of()));
+        ForwardResult patched = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.hook_attn_out", "blocks.1.ln1_post.hook_scale"),
+                List.of(Intervention.replace("blocks.1.attn.hook_result", src, null, null, null, new int[] {3}))));
+        Tensor res = clean.hook("blocks.1.attn.hook_result"), after = patched.hook("blocks.1.hook_attn_out");
+        float[] w = model.weights().get("model.layers.1.post_attention_layernorm.weight").toFloatVector();
+        int r = 0, p = 9;
+        double[] raw = new double[64];
+        double sumSq = 0;
+        for (int i = 0; i < 64; i++) {
+            for (int h = 0; h < 4; h++) raw[i] += h == 3 ? src.get(r, p, 3, i) : res.get(r, p, h, i);
+            sumSq += raw[i] * raw[i];
+        }
+        double scale = Math.sqrt(sumSq / 64 + 1e-6);
+        assertEquals(scale, patched.hook("blocks.1.ln1_post.hook_scale").get(r, p, 0), 1e-5 * scale);
+        for (int i = 0; i < 64; i++) assertEquals(raw[i] / scale * (1 + w[i]), after.get(r, p, i), 1e-4, "dim " + i);
+    }
+
+    @Test
+    void generationWithAblationMatchesReferenceWhereTheMarginAllows() {
+        List<Intervention> ivs = ablation(randomDirection(5, 64));
+        List<int[]> prompts = List.of(new int[] {2, 137, 41, 124}, new int[] {2, 338, 353, 39, 11, 157});
+        List<int[]> want = reference.generate(prompts, 6, ivs);
+        GreedyComparison.Result r = GreedyComparison.compare(Gemma2FixtureForwardTest.lastLogits(model, ivs), prompts, want, 1e-4);
+        System.out.println("tiny-gemma2 greedy with ablation (engine vs reference): " + r.compared() + " compared, near-ties " + r.nearTies());
+        assertEquals(List.of(), r.mismatches());
+        assertTrue(r.compared() >= 6, "steps compared: " + r.compared());
+    }
+}
