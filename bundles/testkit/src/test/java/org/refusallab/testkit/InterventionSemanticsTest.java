@@ -27,7 +27,7 @@ class InterventionSemanticsTest {
     @Test
     void projectOutRemovesTheComponentAndLeavesUpstreamUntouched() {
         float[] r = RandomGemma.gaussian(rnd, D, 1);
-        Intervention iv = Intervention.projectOut("blocks.1.hook_resid_pre", r, null, null);
+        Intervention iv = Intervention.at("blocks.1.hook_resid_pre").projectOut(r);
         ReferenceRun run = model.run(List.of(A, B), List.of(iv));
         DTensor x = run.hook("blocks.1.hook_resid_pre");
         double[] unit = unit(iv.direction()); // the API stores r/|r| in float32; the reference renormalises it in double
@@ -49,7 +49,7 @@ class InterventionSemanticsTest {
     @Test
     void clampSetsTheComponentOnlyWhereAsked() {
         float[] r = RandomGemma.gaussian(rnd, D, 1);
-        Intervention iv = Intervention.clamp("blocks.0.hook_resid_post", r, 3.5f, new int[] {1}, new int[] {2});
+        Intervention iv = Intervention.at("blocks.0.hook_resid_post").rows(1).positions(2).clamp(r, 3.5f);
         ReferenceRun run = model.run(List.of(A, B), List.of(iv));
         DTensor x = run.hook("blocks.0.hook_resid_post"), x0 = clean.hook("blocks.0.hook_resid_post");
         double[] unit = unit(iv.direction());
@@ -72,7 +72,7 @@ class InterventionSemanticsTest {
                 "blocks.1.attn.hook_pattern", "blocks.0.attn.hook_z", "blocks.1.attn.hook_result", "blocks.0.mlp.hook_post",
                 "blocks.1.ln1.hook_scale", "ln_final.hook_normalized", "logits");
         List<Intervention> edits = new ArrayList<>();
-        for (String h : hooks) edits.add(Intervention.replace(h, clean.hook(h).toTensor(), null, null, null, null));
+        for (String h : hooks) edits.add(Intervention.at(h).replaceWith(clean.hook(h).toTensor()));
         ReferenceRun run = model.run(List.of(A, B), edits);
         for (String h : model.hookNames()) {
             double rel = run.maxAbsDiffAtRealPositions(h, clean.hook(h).toTensor()) / clean.maxAbsAtRealPositions(h);
@@ -86,7 +86,7 @@ class InterventionSemanticsTest {
         Map<String, float[]> w = RandomGemma.weights(7);
         w.put("model.layers.1.self_attn.o_proj.weight", new float[w.get("model.layers.1.self_attn.o_proj.weight").length]);
         ReferenceRun skipped = new GemmaReference(RandomGemma.CONFIG, w).run(List.of(A, B), List.of());
-        ReferenceRun zeroed = model.run(List.of(A, B), List.of(Intervention.zero("blocks.1.hook_attn_out", null, null, null)));
+        ReferenceRun zeroed = model.run(List.of(A, B), List.of(Intervention.at("blocks.1.hook_attn_out").zero()));
         assertEquals(zeroed.hook("blocks.1.hook_resid_pre"), zeroed.hook("blocks.1.hook_resid_mid"));
         for (String h : model.hookNames()) {
             if (h.equals("blocks.1.attn.hook_result")) continue; // the heads still compute; their sum is discarded
@@ -99,8 +99,7 @@ class InterventionSemanticsTest {
         int[] c = {2, 3, 3, 7, 12, 19, 1};
         ReferenceRun other = model.run(List.of(A, c), List.of());
         Tensor source = other.hook("blocks.0.attn.hook_result").toTensor(); // [batch, pos, head, d_model]
-        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.replace("blocks.0.attn.hook_result", source,
-                new int[] {0}, new int[] {1}, null, new int[] {2})));
+        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_result").rows(0).heads(2).replaceWith(source).fromRows(1)));
         DTensor out = run.hook("blocks.0.hook_attn_out"), out0 = clean.hook("blocks.0.hook_attn_out");
         DTensor res0 = clean.hook("blocks.0.attn.hook_result");
         for (int p = 0; p < A.length; p++) {
@@ -119,8 +118,7 @@ class InterventionSemanticsTest {
     @Test
     void replacingAcrossRowsMovesTheRowsComputation() {
         Tensor source = clean.hook("blocks.0.hook_resid_pre").toTensor();
-        ReferenceRun swapped = model.run(List.of(A, B), List.of(Intervention.replace("blocks.0.hook_resid_pre", source,
-                new int[] {0, 1}, new int[] {1, 0}, null, null)));
+        ReferenceRun swapped = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.hook_resid_pre").rows(0, 1).replaceWith(source).fromRows(1, 0)));
         DTensor l = swapped.logits(), l0 = clean.logits();
         int vocab = l.dim(2);
         double scale = l0.maxAbs();
@@ -134,7 +132,7 @@ class InterventionSemanticsTest {
 
     @Test
     void patternPositionsIndexTheQueryAxisAndHeadsTheHeadAxis() {
-        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.zero("blocks.0.attn.hook_pattern", null, new int[] {3}, new int[] {1})));
+        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_pattern").positions(3).heads(1).zero()));
         DTensor pattern = run.hook("blocks.0.attn.hook_pattern"), z = run.hook("blocks.0.attn.hook_z");
         DTensor pattern0 = clean.hook("blocks.0.attn.hook_pattern"), z0 = clean.hook("blocks.0.attn.hook_z");
         for (int b = 0; b < 2; b++) {
@@ -157,7 +155,7 @@ class InterventionSemanticsTest {
     @Test
     void queryHeadsShareKeyValueHeadsInGroups() {
         // 4 query heads on 2 kv heads: query heads 2 and 3 read kv head 1
-        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.zero("blocks.0.attn.hook_v", null, null, new int[] {1})));
+        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_v").heads(1).zero()));
         DTensor z = run.hook("blocks.0.attn.hook_z"), z0 = clean.hook("blocks.0.attn.hook_z");
         for (int b = 0; b < 2; b++) {
             for (int p = 0; p < A.length; p++) {
@@ -167,7 +165,7 @@ class InterventionSemanticsTest {
                 }
             }
         }
-        ReferenceRun noKey = model.run(List.of(A, B), List.of(Intervention.zero("blocks.0.attn.hook_k", null, null, new int[] {0})));
+        ReferenceRun noKey = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_k").heads(0).zero()));
         DTensor s = noKey.hook("blocks.0.attn.hook_attn_scores"), s0 = clean.hook("blocks.0.attn.hook_attn_scores");
         for (int h = 0; h < 4; h++) {
             for (int q = 0; q < A.length; q++) {
@@ -183,7 +181,7 @@ class InterventionSemanticsTest {
     @Test
     void addShiftsByTheVectorAsGivenAndDownstreamFollows() {
         float[] v = RandomGemma.gaussian(rnd, D, 2);
-        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.add("blocks.1.hook_mlp_out", v, 2.5f, null, new int[] {0, 4})));
+        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.1.hook_mlp_out").positions(0, 4).add(v, 2.5f)));
         DTensor m = run.hook("blocks.1.hook_mlp_out"), m0 = clean.hook("blocks.1.hook_mlp_out");
         for (int b = 0; b < 2; b++) {
             for (int p = 0; p < A.length; p++) {
@@ -202,7 +200,7 @@ class InterventionSemanticsTest {
         float[] r = RandomGemma.gaussian(rnd, D, 1);
         float[] v = RandomGemma.gaussian(rnd, D, 1);
         String hook = "blocks.0.hook_resid_mid";
-        Intervention add = Intervention.add(hook, v, 1f, null, null), project = Intervention.projectOut(hook, r, null, null);
+        Intervention add = Intervention.at(hook).add(v, 1f), project = Intervention.at(hook).projectOut(r);
         ReferenceRun addThenProject = model.run(List.of(A, B), List.of(add, project));
         ReferenceRun projectThenAdd = model.run(List.of(A, B), List.of(project, add));
         double[] unit = unit(project.direction());
@@ -274,13 +272,13 @@ class InterventionSemanticsTest {
     void badInterventionsAndInputsFailWithClearErrors() {
         List<int[]> t = List.of(A, B);
         float[] r = RandomGemma.gaussian(rnd, D, 1);
-        assertMessage("unknown hook 'blocks.9.hook_resid_pre'", () -> model.run(t, List.of(Intervention.zero("blocks.9.hook_resid_pre", null, null, null))));
-        assertMessage("has no head axis", () -> model.run(t, List.of(Intervention.zero("blocks.0.hook_resid_pre", null, null, new int[] {0}))));
-        assertMessage("direction of length 5", () -> model.run(t, List.of(Intervention.add("blocks.0.hook_resid_pre", new float[5], 1f, null, null))));
+        assertMessage("unknown hook 'blocks.9.hook_resid_pre'", () -> model.run(t, List.of(Intervention.at("blocks.9.hook_resid_pre").zero())));
+        assertMessage("has no head axis", () -> model.run(t, List.of(Intervention.at("blocks.0.hook_resid_pre").heads(0).zero())));
+        assertMessage("direction of length 5", () -> model.run(t, List.of(Intervention.at("blocks.0.hook_resid_pre").add(new float[5], 1f))));
         assertMessage("does not match the hook's shape", () -> model.run(t, List.of(
-                Intervention.replace("blocks.0.hook_resid_pre", Tensor.zeros(2, 7, 3), null, null, null, null))));
-        assertMessage("row 2 is outside [0, 2)", () -> model.run(t, List.of(Intervention.projectOut("hook_embed", r, new int[] {2}, null))));
-        assertMessage("head 4 is outside [0, 4)", () -> model.run(t, List.of(Intervention.zero("blocks.0.attn.hook_z", null, null, new int[] {4}))));
+                Intervention.at("blocks.0.hook_resid_pre").replaceWith(Tensor.zeros(2, 7, 3)))));
+        assertMessage("row 2 is outside [0, 2)", () -> model.run(t, List.of(Intervention.at("hook_embed").rows(2).projectOut(r))));
+        assertMessage("head 4 is outside [0, 4)", () -> model.run(t, List.of(Intervention.at("blocks.0.attn.hook_z").heads(4).zero())));
         assertMessage("token id 40 at row 0, position 1", () -> model.run(List.of(new int[] {2, 40}), List.of()));
     }
 
