@@ -99,6 +99,17 @@ class EngineAgreementTest {
         assertEquals(gR, gE);
     }
 
+    /** W_U, W_E, per-head W_O and the final norm weight as the engine hands them out equal the reference's, exactly (float32 weights). */
+    @Test
+    void weightsAgreeWithTheReference() {
+        HookedModel ref = ReferenceModel.tiny();
+        assertEquals(ref.unembedMatrix(), engine.unembedMatrix());
+        assertEquals(ref.embedMatrix(), engine.embedMatrix());
+        for (int l = 0; l < ref.info().nLayers(); l++) assertEquals(ref.attnOutMatrix(l), engine.attnOutMatrix(l), "W_O of layer " + l);
+        assertArrayEquals(ref.finalNormWeight(), engine.finalNormWeight());
+        assertEquals(ref.hookNames(), engine.hookNames());
+    }
+
     private static void compare(String analysis, Figure r, Figure e) {
         assertEquals(r.id(), e.id());
         assertEquals(r.xLabels(), e.xLabels(), r.id());
