@@ -104,7 +104,7 @@ class InterventionsAgainstReferenceTest {
         ForwardRequest request = new ForwardRequest(TOKENS, WATCH, ivs);
         ForwardResult got = model.run(request);
         ReferenceRun want = reference.run(request);
-        ReferenceRun clean = reference.run(TOKENS, List.of());
+        ReferenceRun base = reference.run(TOKENS, List.of());
         Map<String, Double> errors = want.relativeErrors(got.cache());
         assertEquals(got.cache().size(), errors.size(), "every cached hook compared");
         errors.forEach((hook, rel) -> assertTrue(rel < 1e-4, name + ": " + hook + " relative error " + rel));
@@ -113,16 +113,16 @@ class InterventionsAgainstReferenceTest {
         double err = wantLast.maxAbsDiff(got.lastLogits());
         assertTrue(err < 1e-4 * scale, name + ": last logits error " + err);
         // The intervention must have changed something, or the comparison proves nothing.
-        assertTrue(clean.lastLogits().maxAbsDiff(got.lastLogits()) > 1e-3 * scale, name + ": intervention had no effect on the logits");
+        assertTrue(base.lastLogits().maxAbsDiff(got.lastLogits()) > 1e-3 * scale, name + ": intervention had no effect on the logits");
     }
 
     @Test
     void patchingOneHeadResultChangesAttnOutByThatHeadsDifference() {
         Tensor src = sourceFor("blocks.1.attn.hook_result");
-        ForwardResult clean = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.attn.hook_result", "blocks.1.hook_attn_out"), List.of()));
+        ForwardResult base = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.attn.hook_result", "blocks.1.hook_attn_out"), List.of()));
         ForwardResult patched = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.hook_attn_out"),
                 List.of(Intervention.at("blocks.1.attn.hook_result").heads(3).replaceWith(src))));
-        Tensor before = clean.hook("blocks.1.hook_attn_out"), after = patched.hook("blocks.1.hook_attn_out"), res = clean.hook("blocks.1.attn.hook_result");
+        Tensor before = base.hook("blocks.1.hook_attn_out"), after = patched.hook("blocks.1.hook_attn_out"), res = base.hook("blocks.1.attn.hook_result");
         int r = 0, p = 9;
         for (int i = 0; i < 64; i++) {
             double expected = before.get(r, p, i) - res.get(r, p, 3, i) + src.get(r, p, 3, i);

@@ -102,8 +102,8 @@ class GenerationAndAblationTest {
             double rel = ablated.maxAbsDiffAtRealPositions(h, orthogonal.hook(h).toTensor()) / ablated.maxAbsAtRealPositions(h);
             assertTrue(rel < 1e-6, h + ": relative difference " + rel + " (float32 rounding of the orthogonalized weights)");
         }
-        double clean = model.run(List.of(P2, P1), List.of()).hook(last).maxAbsDiff(ablated.hook(last));
-        assertTrue(clean > 1e-3, "the ablation must change something");
+        double base = model.run(List.of(P2, P1), List.of()).hook(last).maxAbsDiff(ablated.hook(last));
+        assertTrue(base > 1e-3, "the ablation must change something");
     }
 
     /** Each row w of [rows, d]: w - (w.u) u. */

@@ -21,7 +21,7 @@ class InterventionSemanticsTest {
     private static final int D = RandomGemma.CONFIG.hiddenSize();
 
     private final GemmaReference model = RandomGemma.model(7);
-    private final ReferenceRun clean = model.run(List.of(A, B), List.of());
+    private final ReferenceRun base = model.run(List.of(A, B), List.of());
     private final Random rnd = new Random(99);
 
     @Test
@@ -36,14 +36,14 @@ class InterventionSemanticsTest {
                 assertEquals(0, dot(x.row(b, p), unit), 1e-12 * norm(x.row(b, p)), "x.r at " + b + "," + p);
             }
         }
-        assertEquals(clean.hook("hook_embed"), run.hook("hook_embed"));
+        assertEquals(base.hook("hook_embed"), run.hook("hook_embed"));
         for (String h : model.hookNames()) {
-            if (h.startsWith("blocks.0.")) assertEquals(clean.hook(h), run.hook(h), h + " is upstream of the edit");
+            if (h.startsWith("blocks.0.")) assertEquals(base.hook(h), run.hook(h), h + " is upstream of the edit");
         }
         // downstream reads the edited value
         DTensor expectedMid = plus(x, run.hook("blocks.1.hook_attn_out"));
         assertTrue(run.hook("blocks.1.hook_resid_mid").maxAbsDiff(expectedMid) < 1e-12 * expectedMid.maxAbs());
-        assertTrue(run.logits().maxAbsDiff(clean.logits()) > 1e-3, "projecting out a random direction changes the logits");
+        assertTrue(run.logits().maxAbsDiff(base.logits()) > 1e-3, "projecting out a random direction changes the logits");
     }
 
     @Test
@@ -51,7 +51,7 @@ class InterventionSemanticsTest {
         float[] r = RandomGemma.gaussian(rnd, D, 1);
         Intervention iv = Intervention.at("blocks.0.hook_resid_post").rows(1).positions(2).clamp(r, 3.5f);
         ReferenceRun run = model.run(List.of(A, B), List.of(iv));
-        DTensor x = run.hook("blocks.0.hook_resid_post"), x0 = clean.hook("blocks.0.hook_resid_post");
+        DTensor x = run.hook("blocks.0.hook_resid_post"), x0 = base.hook("blocks.0.hook_resid_post");
         double[] unit = unit(iv.direction());
         assertEquals(3.5, dot(x.row(1, 2), unit), 1e-12);
         // the orthogonal complement is untouched
@@ -72,10 +72,10 @@ class InterventionSemanticsTest {
                 "blocks.1.attn.hook_pattern", "blocks.0.attn.hook_z", "blocks.1.attn.hook_result", "blocks.0.mlp.hook_post",
                 "blocks.1.ln1.hook_scale", "ln_final.hook_normalized", "logits");
         List<Intervention> edits = new ArrayList<>();
-        for (String h : hooks) edits.add(Intervention.at(h).replaceWith(clean.hook(h).toTensor()));
+        for (String h : hooks) edits.add(Intervention.at(h).replaceWith(base.hook(h).toTensor()));
         ReferenceRun run = model.run(List.of(A, B), edits);
         for (String h : model.hookNames()) {
-            double rel = run.maxAbsDiffAtRealPositions(h, clean.hook(h).toTensor()) / clean.maxAbsAtRealPositions(h);
+            double rel = run.maxAbsDiffAtRealPositions(h, base.hook(h).toTensor()) / base.maxAbsAtRealPositions(h);
             // float32 rounding of the source (6e-8) and of the comparison copy, amplified a little downstream
             assertTrue(rel < 1e-6, h + ": relative change " + rel);
         }
@@ -100,8 +100,8 @@ class InterventionSemanticsTest {
         ReferenceRun other = model.run(List.of(A, c), List.of());
         Tensor source = other.hook("blocks.0.attn.hook_result").toTensor(); // [batch, pos, head, d_model]
         ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_result").rows(0).heads(2).replaceWith(source).fromRows(1)));
-        DTensor out = run.hook("blocks.0.hook_attn_out"), out0 = clean.hook("blocks.0.hook_attn_out");
-        DTensor res0 = clean.hook("blocks.0.attn.hook_result");
+        DTensor out = run.hook("blocks.0.hook_attn_out"), out0 = base.hook("blocks.0.hook_attn_out");
+        DTensor res0 = base.hook("blocks.0.attn.hook_result");
         for (int p = 0; p < A.length; p++) {
             for (int i = 0; i < D; i++) {
                 double expectedShift = source.get(1, p, 2, i) - res0.get(0, p, 2, i);
@@ -117,9 +117,9 @@ class InterventionSemanticsTest {
 
     @Test
     void replacingAcrossRowsMovesTheRowsComputation() {
-        Tensor source = clean.hook("blocks.0.hook_resid_pre").toTensor();
+        Tensor source = base.hook("blocks.0.hook_resid_pre").toTensor();
         ReferenceRun swapped = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.hook_resid_pre").rows(0, 1).replaceWith(source).fromRows(1, 0)));
-        DTensor l = swapped.logits(), l0 = clean.logits();
+        DTensor l = swapped.logits(), l0 = base.logits();
         int vocab = l.dim(2);
         double scale = l0.maxAbs();
         for (int p = 0; p < A.length; p++) {
@@ -134,7 +134,7 @@ class InterventionSemanticsTest {
     void patternPositionsIndexTheQueryAxisAndHeadsTheHeadAxis() {
         ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_pattern").positions(3).heads(1).zero()));
         DTensor pattern = run.hook("blocks.0.attn.hook_pattern"), z = run.hook("blocks.0.attn.hook_z");
-        DTensor pattern0 = clean.hook("blocks.0.attn.hook_pattern"), z0 = clean.hook("blocks.0.attn.hook_z");
+        DTensor pattern0 = base.hook("blocks.0.attn.hook_pattern"), z0 = base.hook("blocks.0.attn.hook_z");
         for (int b = 0; b < 2; b++) {
             for (int h = 0; h < 4; h++) {
                 for (int p = 0; p < A.length; p++) {
@@ -156,7 +156,7 @@ class InterventionSemanticsTest {
     void queryHeadsShareKeyValueHeadsInGroups() {
         // 4 query heads on 2 kv heads: query heads 2 and 3 read kv head 1
         ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_v").heads(1).zero()));
-        DTensor z = run.hook("blocks.0.attn.hook_z"), z0 = clean.hook("blocks.0.attn.hook_z");
+        DTensor z = run.hook("blocks.0.attn.hook_z"), z0 = base.hook("blocks.0.attn.hook_z");
         for (int b = 0; b < 2; b++) {
             for (int p = 0; p < A.length; p++) {
                 for (int h = 0; h < 4; h++) {
@@ -166,7 +166,7 @@ class InterventionSemanticsTest {
             }
         }
         ReferenceRun noKey = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_k").heads(0).zero()));
-        DTensor s = noKey.hook("blocks.0.attn.hook_attn_scores"), s0 = clean.hook("blocks.0.attn.hook_attn_scores");
+        DTensor s = noKey.hook("blocks.0.attn.hook_attn_scores"), s0 = base.hook("blocks.0.attn.hook_attn_scores");
         for (int h = 0; h < 4; h++) {
             for (int q = 0; q < A.length; q++) {
                 for (int k = 0; k <= q; k++) {
@@ -182,7 +182,7 @@ class InterventionSemanticsTest {
     void addShiftsByTheVectorAsGivenAndDownstreamFollows() {
         float[] v = RandomGemma.gaussian(rnd, D, 2);
         ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.1.hook_mlp_out").positions(0, 4).add(v, 2.5f)));
-        DTensor m = run.hook("blocks.1.hook_mlp_out"), m0 = clean.hook("blocks.1.hook_mlp_out");
+        DTensor m = run.hook("blocks.1.hook_mlp_out"), m0 = base.hook("blocks.1.hook_mlp_out");
         for (int b = 0; b < 2; b++) {
             for (int p = 0; p < A.length; p++) {
                 for (int i = 0; i < D; i++) {
@@ -216,12 +216,12 @@ class InterventionSemanticsTest {
     void queriesAreRecordedBeforeTheRotaryEmbedding() {
         Map<String, float[]> w = RandomGemma.weights(7);
         float[] wq = w.get("model.layers.1.self_attn.q_proj.weight"), ln1 = w.get("model.layers.1.input_layernorm.weight");
-        DTensor x = clean.hook("blocks.1.hook_resid_pre"), q = clean.hook("blocks.1.attn.hook_q");
+        DTensor x = base.hook("blocks.1.hook_resid_pre"), q = base.hook("blocks.1.attn.hook_q");
         for (int p : new int[] {0, 3, 6}) {
             double[] row = x.row(1, p);
             double meanSq = dot(row, row) / D;
             double scale = Math.sqrt(meanSq + 1e-6);
-            assertEquals(scale, clean.hook("blocks.1.ln1.hook_scale").get(1, p, 0), 1e-14 * scale);
+            assertEquals(scale, base.hook("blocks.1.ln1.hook_scale").get(1, p, 0), 1e-14 * scale);
             for (int o = 0; o < 32; o++) {
                 double acc = 0;
                 for (int i = 0; i < D; i++) acc += wq[o * D + i] * row[i] / scale * (1.0 + ln1[i]);

@@ -103,7 +103,7 @@ public final class Parameters {
     }
 
     private static List<Method> methods(Class<?> declaration) {
-        // declaration order is what javac wrote: keep it (getDeclaredMethods is not ordered by the spec; sort by name for stability)
+        // getDeclaredMethods has no defined order: sorted by name, so tables and defaults are stable
         List<Method> ms = new ArrayList<>(Arrays.asList(declaration.getDeclaredMethods()));
         ms.sort((a, b) -> a.getName().compareTo(b.getName()));
         return ms;
