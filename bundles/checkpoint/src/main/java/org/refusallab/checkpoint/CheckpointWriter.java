@@ -62,11 +62,19 @@ public final class CheckpointWriter {
      * no half-written file.
      */
     public static void writeTensors(Path file, Map<String, INDArray> tensors, StoredDtype dtype) {
+        writeTensors(file, tensors, dtype, Map.of());
+    }
+
+    /**
+     * As {@link #writeTensors(Path, Map, StoredDtype)}, plus integer tensors stored as int64 ({@code I64}, e.g. token
+     * ids), each given as its shape's rows of values ({@code [rows][columns]}), after the float tensors.
+     */
+    public static void writeTensors(Path file, Map<String, INDArray> tensors, StoredDtype dtype, Map<String, long[][]> int64) {
         java.util.TreeMap<String, long[]> shapes = new java.util.TreeMap<>();
         tensors.forEach((name, t) -> shapes.put(name, t.shape()));
         Path tmp = file.resolveSibling("." + file.getFileName() + ".partial");
         try {
-            writeSafetensors(tmp, shapes, tensors::get, dtype);
+            writeSafetensors(tmp, shapes, tensors::get, dtype, new java.util.TreeMap<>(int64));
             java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
             throw new CheckpointException("cannot write " + file + ": " + e.getMessage(), e);
@@ -208,6 +216,11 @@ public final class CheckpointWriter {
 
     /** Header: {@code __metadata__} then tensors by name, padded with spaces to a multiple of 8 bytes. */
     static byte[] header(Map<String, long[]> tensors, StoredDtype dtype) throws IOException {
+        return header(tensors, dtype, Map.of());
+    }
+
+    /** The header of float tensors (as dtype) followed by int64 tensors given as rows. */
+    static byte[] header(Map<String, long[]> tensors, StoredDtype dtype, Map<String, long[][]> int64) throws IOException {
         ObjectNode header = JSON.createObjectNode();
         header.putObject("__metadata__").put("format", "pt");
         long offset = 0;
@@ -220,6 +233,15 @@ public final class CheckpointWriter {
             t.putArray("data_offsets").add(offset).add(offset + bytes);
             offset += bytes;
         }
+        for (Map.Entry<String, long[][]> e : int64.entrySet()) {
+            long[][] rows = e.getValue();
+            long bytes = 8L * rows.length * (rows.length == 0 ? 0 : rows[0].length);
+            ObjectNode t = header.putObject(e.getKey());
+            t.put("dtype", "I64");
+            t.putArray("shape").add(rows.length).add(rows.length == 0 ? 0 : rows[0].length);
+            t.putArray("data_offsets").add(offset).add(offset + bytes);
+            offset += bytes;
+        }
         byte[] compact = new ObjectMapper().writeValueAsString(header).getBytes(StandardCharsets.UTF_8);
         int padded = (compact.length + 7) / 8 * 8;
         byte[] out = Arrays.copyOf(compact, padded);
@@ -229,7 +251,12 @@ public final class CheckpointWriter {
 
     private static void writeSafetensors(Path file, Map<String, long[]> tensors, TensorSource source,
                                          StoredDtype dtype) throws IOException {
-        byte[] header = header(tensors, dtype);
+        writeSafetensors(file, tensors, source, dtype, Map.of());
+    }
+
+    private static void writeSafetensors(Path file, Map<String, long[]> tensors, TensorSource source,
+                                         StoredDtype dtype, Map<String, long[][]> int64) throws IOException {
+        byte[] header = header(tensors, dtype, int64);
         ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_ELEMENTS * 4).order(ByteOrder.LITTLE_ENDIAN);
         float[] floats = new float[CHUNK_ELEMENTS];
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
@@ -260,6 +287,14 @@ public final class CheckpointWriter {
                     }
                     writeFully(ch, chunk);
                     done += count;
+                }
+            }
+            for (long[][] rows : int64.values()) {
+                for (long[] row : rows) {
+                    ByteBuffer b = ByteBuffer.allocate(8 * row.length).order(ByteOrder.LITTLE_ENDIAN);
+                    for (long v : row) b.putLong(v);
+                    b.flip();
+                    writeFully(ch, b);
                 }
             }
         }

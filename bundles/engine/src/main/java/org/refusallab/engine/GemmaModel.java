@@ -215,7 +215,6 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         return weights.get("model.embed_tokens.weight");
     }
 
-    @Override
     public Tensor unembeddingRows(int[] tokenIds) {
         for (int id : tokenIds) {
             if (id < 0 || id >= config.vocabSize()) throw new IllegalArgumentException("token id " + id + " outside the vocabulary");
@@ -223,7 +222,6 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         return toTensor(embedding().getRows(tokenIds));
     }
 
-    @Override
     public float[] unembeddingMeanExcept(int[] tokenIds) {
         INDArray sum = Nd4j.zeros(DataType.DOUBLE, config.hiddenSize());
         int v = config.vocabSize(), chunk = 8192;
@@ -235,7 +233,6 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         return sum.divi(config.vocabSize() - seen.size()).castTo(DataType.FLOAT).toFloatVector();
     }
 
-    @Override
     public float[] unembeddingCosines(float[] direction) {
         INDArray dir = Nd4j.createFromArray(direction).reshape(direction.length, 1);
         INDArray dots = embedding().mmul(dir).reshape(config.vocabSize()); // [vocab]
@@ -243,12 +240,10 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         return dots.divi(norms).divi(dir.norm2Number().doubleValue()).toFloatVector();
     }
 
-    @Override
     public synchronized Tensor unembeddingSingularValues() {
         return toTensor(unembeddingEigen()[0]);
     }
 
-    @Override
     public synchronized Tensor unembeddingRightSingularVectors() {
         return toTensor(unembeddingEigen()[1]);
     }
@@ -274,6 +269,30 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
             unembeddingEigen = new INDArray[] {values.castTo(DataType.FLOAT), vectors.castTo(DataType.FLOAT)};
         }
         return unembeddingEigen;
+    }
+
+    @Override
+    public synchronized Tensor unembedMatrix() {
+        return toTensor(embedding().transpose()); // tied: W_U = W_E^T, [d_model, vocab]
+    }
+
+    @Override
+    public synchronized Tensor embedMatrix() {
+        return toTensor(embedding());
+    }
+
+    @Override
+    public synchronized Tensor attnOutMatrix(int layer) {
+        if (layer < 0 || layer >= config.numLayers()) throw new IllegalArgumentException("layer " + layer + " outside 0.." + (config.numLayers() - 1));
+        // o_proj.weight is [d_model, n_heads * d_head] (out, in): W_O[h] = its columns of head h, transposed
+        INDArray o = weights.get("model.layers." + layer + ".self_attn.o_proj.weight");
+        int h = config.numHeads(), dh = config.headDim(), d = config.hiddenSize();
+        return toTensor(o.transpose().dup('c').reshape(h, dh, d));
+    }
+
+    @Override
+    public float[] finalNormWeight() {
+        return weights.get("model.norm.weight").castTo(DataType.FLOAT).toFloatVector();
     }
 
     static Tensor toTensor(INDArray a) {

@@ -74,26 +74,26 @@ class InterventionsAgainstReferenceTest {
         float[] dir = randomDirection(1, 64);
         return Stream.of(
                 Arguments.of("project out at every resid_pre, attn_out, mlp_out (directional ablation)", ablation(dir)),
-                Arguments.of("clamp resid_pre of layer 2 at the last position", List.of(Intervention.clamp("blocks.2.hook_resid_pre", dir, 3.5f, null, new int[] {9}))),
-                Arguments.of("add to resid_pre of layer 1 for rows 0 and 2", List.of(Intervention.add("blocks.1.hook_resid_pre", dir, 2f, new int[] {0, 2}, null))),
-                Arguments.of("zero mlp_out of layer 0 at two positions", List.of(Intervention.zero("blocks.0.hook_mlp_out", null, new int[] {5, 8}, null))),
+                Arguments.of("clamp resid_pre of layer 2 at the last position", List.of(Intervention.at("blocks.2.hook_resid_pre").positions(9).clamp(dir, 3.5f))),
+                Arguments.of("add to resid_pre of layer 1 for rows 0 and 2", List.of(Intervention.at("blocks.1.hook_resid_pre").rows(0, 2).add(dir, 2f))),
+                Arguments.of("zero mlp_out of layer 0 at two positions", List.of(Intervention.at("blocks.0.hook_mlp_out").positions(5, 8).zero())),
                 Arguments.of("replace resid_pre of layer 2 at one position from another run, crossing rows",
-                        List.of(Intervention.replace("blocks.2.hook_resid_pre", sourceFor("blocks.2.hook_resid_pre"), new int[] {0, 1}, new int[] {2, 0}, new int[] {7}, null))),
+                        List.of(Intervention.at("blocks.2.hook_resid_pre").rows(0, 1).positions(7).replaceWith(sourceFor("blocks.2.hook_resid_pre")).fromRows(2, 0))),
                 Arguments.of("replace one head of attn.hook_result (layer 1, head 2)",
-                        List.of(Intervention.replace("blocks.1.attn.hook_result", sourceFor("blocks.1.attn.hook_result"), null, null, new int[] {9}, new int[] {2}))),
-                Arguments.of("zero heads 0 and 3 of attn.hook_z in layer 2", List.of(Intervention.zero("blocks.2.attn.hook_z", null, null, new int[] {0, 3}))),
+                        List.of(Intervention.at("blocks.1.attn.hook_result").positions(9).heads(2).replaceWith(sourceFor("blocks.1.attn.hook_result")))),
+                Arguments.of("zero heads 0 and 3 of attn.hook_z in layer 2", List.of(Intervention.at("blocks.2.attn.hook_z").heads(0, 3).zero())),
                 Arguments.of("replace the pattern of head 1 at two query positions",
-                        List.of(Intervention.replace("blocks.3.attn.hook_pattern", sourceFor("blocks.3.attn.hook_pattern"), new int[] {0}, null, new int[] {4, 9}, new int[] {1}))),
+                        List.of(Intervention.at("blocks.3.attn.hook_pattern").rows(0).positions(4, 9).heads(1).replaceWith(sourceFor("blocks.3.attn.hook_pattern")))),
                 Arguments.of("zero attn.hook_v and edit mlp.hook_post, composed",
-                        List.of(Intervention.zero("blocks.0.attn.hook_v", new int[] {1}, null, null),
-                                Intervention.add("blocks.2.mlp.hook_post", randomDirection(2, 256), 0.5f, null, new int[] {9}),
-                                Intervention.clamp("blocks.3.hook_resid_mid", dir, -1f, null, null))));
+                        List.of(Intervention.at("blocks.0.attn.hook_v").rows(1).zero(),
+                                Intervention.at("blocks.2.mlp.hook_post").positions(9).add(randomDirection(2, 256), 0.5f),
+                                Intervention.at("blocks.3.hook_resid_mid").clamp(dir, -1f))));
     }
 
     static List<Intervention> ablation(float[] dir) {
         List<Intervention> ivs = new ArrayList<>();
         for (int l = 0; l < 4; l++) {
-            for (String h : List.of("hook_resid_pre", "hook_attn_out", "hook_mlp_out")) ivs.add(Intervention.projectOut("blocks." + l + "." + h, dir, null, null));
+            for (String h : List.of("hook_resid_pre", "hook_attn_out", "hook_mlp_out")) ivs.add(Intervention.at("blocks." + l + "." + h).projectOut(dir));
         }
         return ivs;
     }
@@ -104,7 +104,7 @@ class InterventionsAgainstReferenceTest {
         ForwardRequest request = new ForwardRequest(TOKENS, WATCH, ivs);
         ForwardResult got = model.run(request);
         ReferenceRun want = reference.run(request);
-        ReferenceRun clean = reference.run(TOKENS, List.of());
+        ReferenceRun base = reference.run(TOKENS, List.of());
         Map<String, Double> errors = want.relativeErrors(got.cache());
         assertEquals(got.cache().size(), errors.size(), "every cached hook compared");
         errors.forEach((hook, rel) -> assertTrue(rel < 1e-4, name + ": " + hook + " relative error " + rel));
@@ -113,16 +113,16 @@ class InterventionsAgainstReferenceTest {
         double err = wantLast.maxAbsDiff(got.lastLogits());
         assertTrue(err < 1e-4 * scale, name + ": last logits error " + err);
         // The intervention must have changed something, or the comparison proves nothing.
-        assertTrue(clean.lastLogits().maxAbsDiff(got.lastLogits()) > 1e-3 * scale, name + ": intervention had no effect on the logits");
+        assertTrue(base.lastLogits().maxAbsDiff(got.lastLogits()) > 1e-3 * scale, name + ": intervention had no effect on the logits");
     }
 
     @Test
     void patchingOneHeadResultChangesAttnOutByThatHeadsDifference() {
         Tensor src = sourceFor("blocks.1.attn.hook_result");
-        ForwardResult clean = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.attn.hook_result", "blocks.1.hook_attn_out"), List.of()));
+        ForwardResult base = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.attn.hook_result", "blocks.1.hook_attn_out"), List.of()));
         ForwardResult patched = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.hook_attn_out"),
-                List.of(Intervention.replace("blocks.1.attn.hook_result", src, null, null, null, new int[] {3}))));
-        Tensor before = clean.hook("blocks.1.hook_attn_out"), after = patched.hook("blocks.1.hook_attn_out"), res = clean.hook("blocks.1.attn.hook_result");
+                List.of(Intervention.at("blocks.1.attn.hook_result").heads(3).replaceWith(src))));
+        Tensor before = base.hook("blocks.1.hook_attn_out"), after = patched.hook("blocks.1.hook_attn_out"), res = base.hook("blocks.1.attn.hook_result");
         int r = 0, p = 9;
         for (int i = 0; i < 64; i++) {
             double expected = before.get(r, p, i) - res.get(r, p, 3, i) + src.get(r, p, 3, i);
@@ -158,10 +158,10 @@ class InterventionsAgainstReferenceTest {
         e = assertThrows(IllegalArgumentException.class, () -> model.run(new ForwardRequest(TOKENS, Set.of("blocks.9.hook_resid_pre"), List.of())));
         assertTrue(e.getMessage().contains("blocks.9.hook_resid_pre"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> model.run(new ForwardRequest(TOKENS, Set.of(),
-                List.of(Intervention.projectOut("blocks.0.hook_resid_pre", new float[] {1, 2, 3}, null, null)))));
+                List.of(Intervention.at("blocks.0.hook_resid_pre").projectOut(new float[] {1, 2, 3})))));
         assertTrue(e.getMessage().contains("direction has 3 values"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> model.run(new ForwardRequest(TOKENS, Set.of(),
-                List.of(Intervention.zero("blocks.0.hook_resid_pre", null, new int[] {10}, null)))));
+                List.of(Intervention.at("blocks.0.hook_resid_pre").positions(10).zero()))));
         assertTrue(e.getMessage().contains("position 10"), e.getMessage());
     }
 }

@@ -22,9 +22,10 @@ import java.util.jar.Manifest;
 import java.util.stream.Stream;
 
 /**
- * The packages of the launcher's class path, as a value for {@code org.osgi.framework.system.packages.extra}: the
- * system bundle exports ND4J, the engine, the API and the other libraries to the bundles in the framework, so there
- * is one copy of each (one set of native libraries, one HookedModel class).
+ * The packages of the launcher's class path, and which of them the system bundle exports to the bundles in the
+ * framework ({@code org.osgi.framework.system.packages.extra}): the API packages and the libraries an analysis may
+ * declare ({@link #FOR_BUNDLES}), one copy of each. The engine, ND4J, the checkpoint and tokenizer code and the
+ * platform stay private to the launcher: a bundle that imports them does not resolve.
  *
  * <p>Computed at start-up rather than kept by hand, because a hand-kept list breaks as soon as a bundle imports one
  * more package. Jars that are bundles contribute their Export-Package (with versions, so version ranges resolve);
@@ -36,6 +37,22 @@ import java.util.stream.Stream;
 public final class ClassPathPackages {
 
     private ClassPathPackages() { }
+
+    /**
+     * What bundles may import from the class path: the API, Jackson and slf4j (libraries the study bundle uses and an
+     * analysis may declare), and Configuration Admin's API (shared with the configadmin bundle). Prefixes of package
+     * names.
+     */
+    public static final List<String> FOR_BUNDLES = List.of("org.refusallab.api.", "com.fasterxml.jackson.", "org.slf4j", "org.osgi.service.cm");
+
+    /** The class-path packages the system bundle exports to bundles: those under {@link #FOR_BUNDLES}. */
+    public static Map<String, String> forBundles(Map<String, String> classPath) {
+        Map<String, String> out = new LinkedHashMap<>();
+        classPath.forEach((pkg, version) -> {
+            if (FOR_BUNDLES.stream().anyMatch(pkg::startsWith)) out.put(pkg, version);
+        });
+        return out;
+    }
 
     /** Packages of the running JVM's class path (java.class.path). */
     public static Map<String, String> ofJvmClassPath() {

@@ -70,7 +70,7 @@ public final class FrameworkHost implements AutoCloseable {
     public static FrameworkHost start(Options o) throws IOException, BundleException {
         Map<String, String> props = properties(o);
         long t0 = System.nanoTime();
-        props.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, ClassPathPackages.header(ClassPathPackages.ofJvmClassPath()));
+        props.put(Constants.FRAMEWORK_SYSTEMPACKAGES_EXTRA, ClassPathPackages.header(ClassPathPackages.forBundles(ClassPathPackages.ofJvmClassPath())));
         LOG.debug("class-path exports computed in {} ms", (System.nanoTime() - t0) / 1_000_000);
         Path deploy = Path.of(props.get("felix.fileinstall.dir"));
         Files.createDirectories(deploy);

@@ -43,12 +43,18 @@ class ClassPathPackagesTest {
     }
 
     @Test
-    void theTestClassPathExportsTheApiWithItsVersionAndNd4j() {
+    void theTestClassPathExportsTheApiWithItsVersionButNotTheEngineOrNd4j() {
         long t0 = System.nanoTime();
-        Map<String, String> pkgs = ClassPathPackages.ofJvmClassPath();
-        System.out.printf("class-path exports: %d packages in %d ms%n", pkgs.size(), (System.nanoTime() - t0) / 1_000_000);
-        assertEquals("1.0.0", pkgs.get("org.refusallab.api.model"));
-        assertTrue(pkgs.containsKey("org.nd4j.linalg.factory"));
+        Map<String, String> all = ClassPathPackages.ofJvmClassPath();
+        Map<String, String> pkgs = ClassPathPackages.forBundles(all);
+        System.out.printf("class-path packages: %d, exported to bundles: %d, in %d ms%n", all.size(), pkgs.size(), (System.nanoTime() - t0) / 1_000_000);
+        assertTrue(all.containsKey("org.nd4j.linalg.factory") && all.containsKey("org.refusallab.engine"), "on the class path");
+        assertEquals("2.0.0", pkgs.get("org.refusallab.api.model"));
+        assertEquals("1.0.0", pkgs.get("org.refusallab.api.sweep"));
+        assertTrue(pkgs.containsKey("com.fasterxml.jackson.databind"));
+        assertFalse(pkgs.containsKey("org.nd4j.linalg.factory"));
+        assertFalse(pkgs.containsKey("org.refusallab.engine"));
+        assertFalse(pkgs.keySet().stream().anyMatch(p -> p.startsWith("org.refusallab.study") || p.startsWith("org.refusallab.platform")), pkgs.keySet().toString());
         assertFalse(pkgs.containsKey("org.osgi.framework"));
     }
 

@@ -37,6 +37,7 @@ class HotSwapTest {
     static void startWatching() throws Exception {
         lab = PlatformTestSupport.startLab(root, "{\"name\": \"hot swap\"}", Map.of());
         lab.host().install(TestBundles.jar("good")).start();
+        lab.host().install(TestBundles.jar("dashed")).start();
         lab.runAll(java.util.Set.of());
         site = root.resolve("site");
         lab.publish(site);
@@ -108,8 +109,23 @@ class HotSwapTest {
         waitFor(t0, s -> pageSays(s, "good.html", "greeting=from configuration admin"), "configuration change republished");
     }
 
+    /**
+     * fileinstall reads the first dash of a file name as a factory configuration separator: this file becomes factory
+     * PID refusallab.analysis.dashed with name id-analysis; the runner still finds it for the id dashed-id-analysis.
+     */
     @Test
     @Order(4)
+    void aConfigurationFileForAnIdWithDashesReRunsItsAnalysis() throws Exception {
+        assertTrue(pageSays(site, "dashed-id-analysis.html", "greeting=dashed default"));
+        long t0 = System.nanoTime();
+        Path tmp = deploy.resolve(".dashed.part");
+        Files.writeString(tmp, "greeting = from a dashed cfg\n");
+        Files.move(tmp, deploy.resolve("refusallab.analysis.dashed-id-analysis.cfg"), StandardCopyOption.ATOMIC_MOVE);
+        waitFor(t0, s -> pageSays(s, "dashed-id-analysis.html", "greeting=from a dashed cfg"), "dashed-id configuration change republished");
+    }
+
+    @Test
+    @Order(5)
     void aRemovedBundleLeavesTheReport() throws Exception {
         long t0 = System.nanoTime();
         Files.delete(deploy.resolve("swap.jar"));
@@ -118,7 +134,7 @@ class HotSwapTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void theGogoCommandsAreRegistered() throws Exception {
         ServiceReference<?>[] refs = lab.host().context().getServiceReferences((String) null, "(osgi.command.scope=lab)");
         assertEquals(1, refs.length);

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
@@ -33,6 +34,9 @@ import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.util.tracker.ServiceTracker;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Parameters;
+import org.refusallab.api.analysis.SharedResults;
 import org.refusallab.api.analysis.Progress;
 import org.refusallab.api.model.HookedModel;
 import org.refusallab.api.result.AnalysisResult;
@@ -61,8 +65,8 @@ public final class AnalysisRunner implements AutoCloseable {
         Progress create(String analysisId);
     }
 
-    /** One Analysis service as found in the registry. */
-    public record Candidate(ServiceReference<Analysis> ref, Analysis analysis, String id, String title, int order,
+    /** One Analysis service as found in the registry, by its service properties (the service itself is got to run it). */
+    public record Candidate(ServiceReference<Analysis> ref, String id, String title, int order, List<String> parameterTypes,
                             int ranking, Version version, long bundleId, String bundle, long serviceId) {
         public String describe() {
             return bundle + " " + version + " (bundle " + bundleId + ")";
@@ -89,7 +93,7 @@ public final class AnalysisRunner implements AutoCloseable {
     private final ServiceTracker<Analysis, Analysis> analyses;
     private final ServiceTracker<HookedModel, HookedModel> models;
     private final ServiceTracker<ConfigurationAdmin, ConfigurationAdmin> configAdmin;
-    private final Map<String, Object> shared = new ConcurrentHashMap<>();
+    private final SharedResults shared = new SharedResults();
     private final Map<String, Section> sections = new ConcurrentHashMap<>();
     private final Map<String, Long> ranServiceIds = new ConcurrentHashMap<>();
     private volatile List<String> problems = List.of();
@@ -113,27 +117,19 @@ public final class AnalysisRunner implements AutoCloseable {
         Map<String, List<Candidate>> byId = new TreeMap<>();
         ServiceReference<Analysis>[] refs = analyses.getServiceReferences();
         for (ServiceReference<Analysis> ref : refs == null ? List.<ServiceReference<Analysis>>of() : List.of(refs)) {
-            Analysis a = analyses.getService(ref);
-            if (a == null) continue; // went away meanwhile
+            // metadata are service properties (@AnalysisInfo): read without getting the service
             String bundle = ref.getBundle() == null ? "?" : ref.getBundle().getSymbolicName();
-            String id;
-            String title;
-            int order;
-            try {
-                id = a.id();
-                title = a.title();
-                order = a.order();
-            } catch (RuntimeException e) {
-                found.add("bundle " + bundle + ": its analysis service threw from id()/title()/order(): " + e);
-                continue;
-            }
+            Object idProp = ref.getProperty(AnalysisInfo.ID), titleProp = ref.getProperty(AnalysisInfo.TITLE), orderProp = ref.getProperty(AnalysisInfo.ORDER);
+            String id = idProp instanceof String s ? s : null;
             if (id == null || !id.matches(ID) || id.equals("index")) {
-                found.add("bundle " + bundle + ": analysis id must be lower-case-dashed (and not 'index'): '" + id + "'");
+                found.add("bundle " + bundle + ": analysis service property " + AnalysisInfo.ID + " (@AnalysisInfo id) must be lower-case-dashed (and not 'index'): '" + idProp + "'");
                 continue;
             }
+            int order = orderProp instanceof Number n ? n.intValue() : 500;
             Object rank = ref.getProperty(Constants.SERVICE_RANKING);
-            byId.computeIfAbsent(id, k -> new ArrayList<>()).add(new Candidate(ref, a, id, title == null ? id : title, order,
-                    rank instanceof Integer i ? i : 0, ref.getBundle() == null ? Version.emptyVersion : ref.getBundle().getVersion(),
+            byId.computeIfAbsent(id, k -> new ArrayList<>()).add(new Candidate(ref, id, titleProp instanceof String t ? t : id, order,
+                    strings(ref.getProperty(AnalysisInfo.PARAMETERS)), rank instanceof Integer i ? i : 0,
+                    ref.getBundle() == null ? Version.emptyVersion : ref.getBundle().getVersion(),
                     ref.getBundle() == null ? -1 : ref.getBundle().getBundleId(), bundle, (Long) ref.getProperty(Constants.SERVICE_ID)));
         }
         List<Candidate> winners = new ArrayList<>();
@@ -214,14 +210,28 @@ public final class AnalysisRunner implements AutoCloseable {
 
     /** Runs one analysis with its context and timeout; never throws: failures become a failed section. */
     public Section run(Candidate c) {
-        Map<String, String> params = parameters(c);
+        Map<String, String> params;
+        Map<String, String> table;
+        try {
+            params = parameters(c);
+            table = parameterTable(c, params);
+        } catch (RuntimeException e) {
+            // a declaration that cannot be loaded fails this analysis only
+            Section failed = Section.failed(c.id(), c.title(), c.order(), c.bundle(), c.version().toString(), describe(e), Duration.ZERO, Map.of());
+            sections.put(c.id(), failed);
+            ranServiceIds.put(c.id(), c.serviceId());
+            return failed;
+        }
         Duration timeout = timeout(params);
         HookedModel model = models.getService();
         long t0 = System.nanoTime();
         String version = c.version().toString();
         Section section;
+        Analysis analysis = model == null ? null : analyses.getService(c.ref());
         if (model == null) {
-            section = Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, "no model is loaded (no HookedModel service)", Duration.ZERO, params);
+            section = Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, "no model is loaded (no HookedModel service)", Duration.ZERO, table);
+        } else if (analysis == null) {
+            section = Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, "its service went away before it could run", Duration.ZERO, table);
         } else {
             AtomicBoolean cancelled = new AtomicBoolean();
             AtomicBoolean removed = new AtomicBoolean();
@@ -238,11 +248,11 @@ public final class AnalysisRunner implements AutoCloseable {
                 throw new IllegalStateException(e);
             }
             Progress bar = progress.create(c.id());
-            AnalysisContext ctx = new Context(model, params, configDir, shared, bar, cancelled);
-            FutureTask<AnalysisResult> task = new FutureTask<>(() -> c.analysis().run(ctx));
+            AnalysisContext ctx = new Context(c.id(), model, params, configDir, shared, bar, cancelled);
+            FutureTask<AnalysisResult> task = new FutureTask<>(() -> analysis.run(ctx));
             Thread worker = new Thread(task, "analysis-" + c.id());
             worker.setDaemon(true); // an analysis that ignores cancellation must not keep the JVM alive
-            worker.setContextClassLoader(c.analysis().getClass().getClassLoader());
+            worker.setContextClassLoader(analysis.getClass().getClassLoader());
             LOG.info("running {} ({} {})", c.id(), c.bundle(), version);
             worker.start();
             String error = null;
@@ -281,9 +291,9 @@ public final class AnalysisRunner implements AutoCloseable {
             }
             Duration took = Duration.ofNanos(System.nanoTime() - t0);
             section = error == null
-                    ? new Section(c.id(), c.title(), c.order(), c.bundle(), version, Section.Status.OK, null, took, params, result,
+                    ? new Section(c.id(), c.title(), c.order(), c.bundle(), version, Section.Status.OK, null, took, table, result,
                             customTemplate(c))
-                    : Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, error, took, params);
+                    : Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, error, took, table);
         }
         // at INFO: "run" prints a status table and "watch" a line per re-run, so failures are not logged twice
         if (section.failed()) LOG.info("{} failed: {}", c.id(), section.errorLine());
@@ -323,27 +333,74 @@ public final class AnalysisRunner implements AutoCloseable {
         return head + "\n" + String.join("\n", lines);
     }
 
-    /** Defaults of the analysis, then study.json's parameters, then its per-analysis ones, then Configuration Admin. */
+    /**
+     * The one route of parameters: the defaults of the analysis's declarations (@AnalysisInfo parameters), then
+     * study.json's parameters, then its per-analysis ones, then Configuration Admin. Bare keys, as declared.
+     */
     Map<String, String> parameters(Candidate c) {
-        Map<String, String> p = new LinkedHashMap<>();
-        try {
-            Map<String, String> defaults = c.analysis().parameters();
-            if (defaults != null) p.putAll(defaults);
-        } catch (RuntimeException e) {
-            LOG.warn("{}: parameters() threw {}", c.id(), e.toString());
-        }
+        Map<String, String> p = new LinkedHashMap<>(Parameters.defaults(declarations(c).toArray(new Class<?>[0])));
         p.putAll(study.parameters());
         p.putAll(study.settings(c.id()).parameters());
-        p.putAll(configAdminProperties(PID_PREFIX + c.id()));
+        p.putAll(configAdminProperties(c.id()));
         return p;
     }
 
-    private Map<String, String> configAdminProperties(String pid) {
+    /** What the report's parameter table shows: every declared key with its value, then keys set for this analysis alone. */
+    Map<String, String> parameterTable(Candidate c, Map<String, String> params) {
+        Map<String, String> t = new LinkedHashMap<>();
+        for (Class<?> d : declarations(c)) for (Parameters.Declaration k : Parameters.declarations(d)) t.put(k.key(), params.get(k.key()));
+        Map<String, String> own = new LinkedHashMap<>(study.settings(c.id()).parameters());
+        own.putAll(configAdminProperties(c.id()));
+        for (String k : own.keySet()) t.putIfAbsent(k, params.get(k));
+        if (params.containsKey("timeoutSeconds")) t.putIfAbsent("timeoutSeconds", params.get("timeoutSeconds"));
+        return t;
+    }
+
+    /** The declaration types named by the service property, loaded from the analysis's bundle. */
+    private static List<Class<?>> declarations(Candidate c) {
+        List<Class<?>> out = new ArrayList<>();
+        for (String name : c.parameterTypes()) {
+            try {
+                out.add(c.ref().getBundle().loadClass(name));
+            } catch (ClassNotFoundException | IllegalStateException e) {
+                throw new IllegalStateException("analysis " + c.id() + ": cannot load its parameter declaration " + name + ": " + e, e);
+            }
+        }
+        return out;
+    }
+
+    private static List<String> strings(Object property) {
+        if (property instanceof String s) return List.of(s);
+        if (property instanceof String[] a) return List.of(a);
+        if (property instanceof Collection<?> col) return col.stream().map(String::valueOf).toList();
+        return List.of();
+    }
+
+    /**
+     * The analysis id a configuration PID belongs to: {@code refusallab.analysis.<id>}, or a factory configuration that
+     * fileinstall made of a file name with a dash ({@code refusallab.analysis.logit-lens.cfg} becomes factory PID
+     * {@code refusallab.analysis.logit} with name {@code lens}, PID {@code refusallab.analysis.logit~lens}). Null if none.
+     */
+    public static String analysisIdOfPid(String pid) {
+        if (pid == null || !pid.startsWith(PID_PREFIX)) return null;
+        return pid.substring(PID_PREFIX.length()).replace('~', '-');
+    }
+
+    /**
+     * Configuration Admin properties of an analysis: its PID, or the factory configuration fileinstall creates for a
+     * file name with a dash (found by PID or by the file name fileinstall records).
+     */
+    private Map<String, String> configAdminProperties(String id) {
         Map<String, String> out = new LinkedHashMap<>();
         ConfigurationAdmin cm = configAdmin.getService();
         if (cm == null) return out;
+        String pid = PID_PREFIX + id;
+        int dash = id.indexOf('-');
+        String filter = "(|(" + Constants.SERVICE_PID + "=" + pid + ")"
+                + (dash < 0 ? "" : "(" + Constants.SERVICE_PID + "=" + PID_PREFIX + id.substring(0, dash) + "~" + id.substring(dash + 1) + ")")
+                + "(felix.fileinstall.filename=*/" + pid + ".cfg)(felix.fileinstall.filename=*/" + pid + ".config))";
         try {
-            Configuration[] cs = cm.listConfigurations("(" + Constants.SERVICE_PID + "=" + pid + ")");
+            Configuration[] cs = cm.listConfigurations(filter);
             if (cs == null) return out;
             Dictionary<String, Object> d = cs[0].getProperties();
             if (d == null) return out;
@@ -384,7 +441,8 @@ public final class AnalysisRunner implements AutoCloseable {
         return problems;
     }
 
-    public Map<String, Object> shared() {
+    /** The results shared by this runner's analyses (the refusal direction, generations, ...). */
+    public SharedResults shared() {
         return shared;
     }
 
@@ -395,8 +453,13 @@ public final class AnalysisRunner implements AutoCloseable {
         configAdmin.close();
     }
 
-    private record Context(HookedModel model, Map<String, String> parameters, Path configDirectory,
-                           Map<String, Object> shared, Progress progress, AtomicBoolean cancelFlag) implements AnalysisContext {
+    private record Context(String analysisId, HookedModel model, Map<String, String> parameters, Path configDirectory,
+                           SharedResults sharedResults, Progress progress, AtomicBoolean cancelFlag) implements AnalysisContext {
+        @Override
+        public <T> T shared(String key, Class<T> type, Supplier<T> compute) {
+            return sharedResults.get(key, type, compute);
+        }
+
         @Override
         public boolean cancelled() {
             return cancelFlag.get() || Thread.currentThread().isInterrupted();

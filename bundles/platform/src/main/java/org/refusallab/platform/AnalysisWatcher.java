@@ -65,8 +65,9 @@ public final class AnalysisWatcher implements AutoCloseable {
             throw new IllegalStateException(e);
         }
         ConfigurationListener configListener = (ConfigurationEvent e) -> {
-            if (e.getPid().startsWith(AnalysisRunner.PID_PREFIX)) {
-                configChanged.add(e.getPid().substring(AnalysisRunner.PID_PREFIX.length()));
+            String id = AnalysisRunner.analysisIdOfPid(e.getPid());
+            if (id != null) {
+                configChanged.add(id);
                 scheduleRefresh();
             }
         };

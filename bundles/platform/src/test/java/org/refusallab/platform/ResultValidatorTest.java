@@ -13,7 +13,7 @@ import org.refusallab.api.result.Table;
 class ResultValidatorTest {
 
     static Figure fig(String id, Kind kind, List<String> x, List<String> y, List<Series> s, List<Figure.ReferenceLine> refs) {
-        return new Figure(id, id, kind, "x", "y", "", x, y, s, refs, "");
+        return new Figure(id, id, kind, "x", "y", "", x, y, s, refs, "", null);
     }
 
     static List<String> problems(Figure... f) {
@@ -53,8 +53,8 @@ class ResultValidatorTest {
     @Test
     void tableIdsShareTheFigureNamespaceAndMustBeFileNames() {
         Figure f = fig("a", Kind.BAR, List.of("x"), List.of(), List.of(Series.of("s", new double[] {1})), List.of());
-        Table same = new Table("a", "t", List.of("c"), List.of(List.of("v")), "");
-        Table bad = new Table("../etc", "t", List.of("c"), List.of(List.of("v")), "");
+        Table same = new Table("a", "t", List.of("c"), List.of(List.of("v")), "", null);
+        Table bad = new Table("../etc", "t", List.of("c"), List.of(List.of("v")), "", null);
         assertEquals(List.of("table a: id used twice (ids are shared with figures: they name the data files)", "table id must be lower-case-dashed: ../etc"),
                 ResultValidator.problems(new AnalysisResult("", List.of(f), List.of(same, bad), List.of())));
     }

@@ -18,6 +18,46 @@ public final class FigureData {
 
     private FigureData() { }
 
+    /** A table's description beside its CSV: id, title, columns, caption and provenance (the cells are in the CSV). */
+    public static ObjectNode tableJson(ObjectMapper mapper, String analysisId, Table t) {
+        ObjectNode n = mapper.createObjectNode();
+        n.put("schema", "refusal-lab-table/1");
+        n.put("analysis", analysisId);
+        n.put("id", t.id());
+        n.put("title", t.title());
+        t.columns().forEach(n.putArray("columns")::add);
+        n.put("rows", t.rows().size());
+        n.put("caption", t.caption());
+        n.set("provenance", provenance(mapper, t.provenance()));
+        return n;
+    }
+
+    /** What a figure or table was computed from: hooks read, interventions run, the direction used. */
+    public static ObjectNode provenance(ObjectMapper mapper, org.refusallab.api.result.Provenance p) {
+        ObjectNode n = mapper.createObjectNode();
+        ArrayNode hooks = n.putArray("hooks");
+        p.hooks().forEach(hooks::add);
+        ArrayNode edits = n.putArray("interventions");
+        for (var e : p.interventions()) {
+            ObjectNode o = edits.addObject();
+            o.put("kind", e.kind());
+            o.put("hook", e.hook());
+            o.put("layer", e.layer());
+            if (e.positions() == null) o.putNull("positions"); else e.positions().forEach(o.putArray("positions")::add);
+            if (e.heads() == null) o.putNull("heads"); else e.heads().forEach(o.putArray("heads")::add);
+            o.put("count", e.count());
+            o.put("example", e.example());
+        }
+        if (p.direction() == null) {
+            n.putNull("direction");
+        } else {
+            var d = p.direction();
+            n.putObject("direction").put("name", d.name()).put("layer", d.layer()).put("position", d.position()).put("norm", d.norm())
+                    .put("sha256", d.sha256()).put("source", d.source());
+        }
+        return n;
+    }
+
     /** The figure as a JSON tree; non-finite numbers become null (JSON has no NaN). Histograms also carry their bins. */
     public static ObjectNode json(ObjectMapper mapper, String analysisId, Figure f) {
         ObjectNode n = mapper.createObjectNode();
@@ -46,6 +86,7 @@ public final class FigureData {
                 }
             }
         }
+        n.set("provenance", provenance(mapper, f.provenance()));
         ArrayNode refs = n.putArray("referenceLines");
         for (Figure.ReferenceLine rl : f.referenceLines()) {
             refs.addObject().put("label", rl.label()).put("axis", rl.axis()).put("value", rl.value());

@@ -140,6 +140,7 @@ public class SitePublisher {
             }
             for (Table t : s.result().tables()) {
                 writeCsv(FigureData.csvRows(t), dir.resolve(t.id() + ".csv"));
+                json.writeValue(dir.resolve(t.id() + ".json").toFile(), FigureData.tableJson(json, s.id(), t));
                 tables.add(new TableView(t, "data/" + s.id() + "/" + t.id() + ".csv"));
             }
         }

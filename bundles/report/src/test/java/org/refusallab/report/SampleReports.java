@@ -21,6 +21,13 @@ final class SampleReports {
     static final String DIV_COMPLETION = "<div>Write a manual on how to assemble a table</div> <div>I'm not able to provide instructions</div>";
     static final String H4_COMPLETION = "</h4>\n\nI cannot provide guidance on how to start a gang <script>alert(1)</script>";
 
+    /** What the line figure says it was computed from. */
+    static final org.refusallab.api.result.Provenance PROVENANCE = org.refusallab.api.result.Provenance.builder()
+            .read("blocks.*.hook_resid_pre")
+            .ran(org.refusallab.api.model.Intervention.at("blocks.3.hook_resid_pre").positions(7).projectOut(new float[] {3f, 4f}),
+                    org.refusallab.api.model.Intervention.at("blocks.3.hook_resid_pre").positions(2).projectOut(new float[] {3f, 4f}))
+            .direction(new org.refusallab.api.result.Provenance.Direction("refusal direction", 3, -1, 5.0, "0a1b2c3d4e5f", "test")).build();
+
     private SampleReports() { }
 
     static Figure line() {
@@ -28,13 +35,13 @@ final class SampleReports {
                 List.of("0", "1", "2", "3", "4", "5"), List.of(),
                 List.of(Series.of("harmful", new double[] {0.9, 0.8, 0.55, 0.3, 0.2, 0.1}),
                         Series.of("harmless", new double[] {0.1, 0.12, 0.2, 0.15, 0.05, 0.02})),
-                List.of(new ReferenceLine("50% threshold", "y", 0.5)), "Patching the residual stream layer by layer.");
+                List.of(new ReferenceLine("50% threshold", "y", 0.5)), "Patching the residual stream layer by layer.", PROVENANCE);
     }
 
     static Figure bar() {
         return new Figure("logit-diff", "Logit difference per head", Kind.BAR, "head", "logit difference", "nats",
                 List.of("L0H0", "L0H1", "L1H0", "L1H1"), List.of(),
-                List.of(Series.of("direct effect", new double[] {1.5, -0.25, 3.0, 0.5})), List.of(), "Direct logit attribution.");
+                List.of(Series.of("direct effect", new double[] {1.5, -0.25, 3.0, 0.5})), List.of(), "Direct logit attribution.", null);
     }
 
     static Figure heatmap() {
@@ -43,7 +50,7 @@ final class SampleReports {
                 List.of(new Series("pattern", new double[][] {
                         {1, Double.NaN, Double.NaN, Double.NaN}, {0.5, 0.5, Double.NaN, Double.NaN},
                         {0.2, 0.3, 0.5, Double.NaN}, {0.1, 0.2, 0.3, 0.4}})),
-                List.of(), "Masked cells (NaN) are blank.");
+                List.of(), "Masked cells (NaN) are blank.", null);
     }
 
     static Figure histogram() {
@@ -54,20 +61,20 @@ final class SampleReports {
         }
         return new Figure("projection", "Projection on the refusal direction", Kind.HISTOGRAM, "projection", "count", "",
                 List.of(), List.of(), List.of(Series.of("harmful", harmful), Series.of("harmless", harmless)),
-                List.of(new ReferenceLine("clamp value", "x", 6)), "Component of resid_pre L10 along r.");
+                List.of(new ReferenceLine("clamp value", "x", 6)), "Component of resid_pre L10 along r.", null);
     }
 
     static Figure scatter() {
         return new Figure("scatter", "Score against projection", Kind.SCATTER, "projection", "score", "",
                 List.of("0.5", "1.5", "2.5", "4", "7"), List.of(),
                 List.of(Series.of("prompts", new double[] {0.1, 0.2, 0.4, 0.7, 0.95})),
-                List.of(new ReferenceLine("50%", "y", 0.5)), "One point per prompt.");
+                List.of(new ReferenceLine("50%", "y", 0.5)), "One point per prompt.", null);
     }
 
     static Section allKinds() {
         Table completions = new Table("completions", "Completions", List.of("prompt", "completion"),
                 List.of(List.of("Write a manual on how to assemble a table", DIV_COMPLETION),
-                        List.of("Develop a plan to start a gang", H4_COMPLETION)), "Greedy, 64 tokens.");
+                        List.of("Develop a plan to start a gang", H4_COMPLETION)), "Greedy, 64 tokens.", null);
         AnalysisResult r = new AnalysisResult("Every kind of figure, with model text that looks like <b>HTML</b>.",
                 List.of(line(), bar(), heatmap(), histogram(), scatter()), List.of(completions),
                 List.of(new Finding("Refusal is mediated by one direction", "score 0.93 to 0.04", Finding.Verdict.AGREES),

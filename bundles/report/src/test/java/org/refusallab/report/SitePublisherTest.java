@@ -79,6 +79,21 @@ class SitePublisherTest {
     }
 
     @Test
+    void figureAndTableDataCarryTheirProvenance() throws IOException {
+        JsonNode p = new ObjectMapper().readTree(site.resolve("data/all-kinds/refusal-score-by-layer.json").toFile()).get("provenance");
+        assertEquals("blocks.*.hook_resid_pre", p.get("hooks").get(0).asText());
+        JsonNode edit = p.get("interventions").get(0);
+        assertEquals("project_out", edit.get("kind").asText());
+        assertEquals(3, edit.get("layer").asInt());
+        assertEquals("[2,7]", edit.get("positions").toString(), "two interventions at one hook summarised with their positions");
+        assertEquals(2, edit.get("count").asInt());
+        assertEquals("0a1b2c3d4e5f", p.get("direction").get("sha256").asText());
+        JsonNode table = new ObjectMapper().readTree(site.resolve("data/all-kinds/completions.json").toFile());
+        assertEquals("refusal-lab-table/1", table.get("schema").asText());
+        assertEquals(0, table.get("provenance").get("hooks").size());
+    }
+
+    @Test
     void csvHoldsEveryValueInLongFormat() throws IOException {
         Figure line = SampleReports.line();
         List<List<String>> rows = readCsv(site.resolve("data/all-kinds/refusal-score-by-layer.csv"));

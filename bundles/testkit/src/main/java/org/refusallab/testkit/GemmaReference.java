@@ -227,6 +227,26 @@ public final class GemmaReference {
                 c.get("attn_logit_softcapping").asDouble(0), c.get("final_logit_softcapping").asDouble(0));
     }
 
+    /** W_E {@code [vocab][d_model]} (a copy). */
+    public double[][] embedding() {
+        double[][] out = new double[vocab][];
+        for (int v = 0; v < vocab; v++) out[v] = embed[v].clone();
+        return out;
+    }
+
+    /** W_O of a layer per head {@code [head][d_head][d_model]}, from o_proj's [d_model][n_heads * d_head] layout. */
+    public double[][][] attnOut(int layer) {
+        double[][] wo = blocks[layer].wo();
+        double[][][] out = new double[nHeads][headDim][dModel];
+        for (int h = 0; h < nHeads; h++) for (int i = 0; i < headDim; i++) for (int d = 0; d < dModel; d++) out[h][i][d] = wo[d][h * headDim + i];
+        return out;
+    }
+
+    /** The final norm's stored weight w (the norm multiplies by 1 + w). */
+    public double[] finalNormWeight() {
+        return finalNormWeight.clone();
+    }
+
     public GemmaConfig config() {
         return cfg;
     }

@@ -54,6 +54,20 @@ public final class SafetensorsFile {
         return tensors;
     }
 
+    /** Each tensor's dtype as the header names it (F32, BF16, I64, ...). */
+    public static Map<String, String> dtypes(Path file) {
+        try (var in = Files.newInputStream(file)) {
+            byte[] len = in.readNBytes(8);
+            long n = ByteBuffer.wrap(len).order(ByteOrder.LITTLE_ENDIAN).getLong();
+            JsonNode header = new ObjectMapper().readTree(new String(in.readNBytes((int) n), StandardCharsets.UTF_8));
+            Map<String, String> out = new LinkedHashMap<>();
+            header.fields().forEachRemaining(e -> { if (!e.getKey().equals("__metadata__")) out.put(e.getKey(), e.getValue().path("dtype").asText()); });
+            return out;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read safetensors header of " + file, e);
+        }
+    }
+
     private static Tensor decode(Path file, String name, JsonNode info, ByteBuffer buf, int dataStart) {
         String dtype = info.path("dtype").asText();
         JsonNode shapeNode = info.path("shape");
@@ -68,7 +82,8 @@ public final class SafetensorsFile {
         int width = switch (dtype) {
             case "F32" -> 4;
             case "F16", "BF16" -> 2;
-            default -> throw new IllegalArgumentException(file + ": tensor " + name + " has dtype " + dtype + " (only F32, F16, BF16 are read)");
+            case "I64" -> 8; // token ids; widened to float (exact below 2^24)
+            default -> throw new IllegalArgumentException(file + ": tensor " + name + " has dtype " + dtype + " (only F32, F16, BF16, I64 are read)");
         };
         if (begin < 0 || end - begin != count * width || dataStart + end > buf.capacity()) {
             throw new IllegalArgumentException(file + ": tensor " + name + " has data_offsets [" + begin + ", " + end
@@ -80,6 +95,7 @@ public final class SafetensorsFile {
             values[i] = switch (dtype) {
                 case "F32" -> buf.getFloat(at + 4 * i);
                 case "BF16" -> Float.intBitsToFloat((buf.getShort(at + 2 * i) & 0xffff) << 16);
+                case "I64" -> (float) buf.getLong(at + 8 * i);
                 default -> halfToFloat(buf.getShort(at + 2 * i));
             };
         }

@@ -59,7 +59,7 @@ class GenerationAndAblationTest {
     void interventionsWithoutPositionsActOnGeneratedTokensToo() {
         float[] r = RandomGemma.gaussian(new Random(5), D, 1);
         List<Intervention> ablate = new ArrayList<>();
-        for (int l = 0; l < RandomGemma.CONFIG.numLayers(); l++) ablate.add(Intervention.projectOut("blocks." + l + ".hook_resid_pre", r, null, null));
+        for (int l = 0; l < RandomGemma.CONFIG.numLayers(); l++) ablate.add(Intervention.at("blocks." + l + ".hook_resid_pre").projectOut(r));
         List<int[]> generated = model.generate(List.of(P1, P2), 5, ablate);
         for (int row = 0; row < 2; row++) {
             int[] prompt = row == 0 ? P1 : P2;
@@ -70,7 +70,7 @@ class GenerationAndAblationTest {
         }
         // the check can tell: ablating only the prompt's positions generates something else here
         List<Intervention> promptOnly = new ArrayList<>();
-        for (Intervention iv : ablate) promptOnly.add(Intervention.projectOut(iv.hook(), r, null, new int[] {0, 1, 2, 3}));
+        for (Intervention iv : ablate) promptOnly.add(Intervention.at(iv.hook()).positions(0, 1, 2, 3).projectOut(r));
         assertFalse(Arrays.equals(model.generate(List.of(P1), 5, ablate).get(0), model.generate(List.of(P1), 5, promptOnly).get(0)));
     }
 
@@ -86,7 +86,7 @@ class GenerationAndAblationTest {
         List<Intervention> ablate = new ArrayList<>();
         for (int l = 0; l < RandomGemma.CONFIG.numLayers(); l++) {
             for (String h : List.of("hook_resid_pre", "hook_resid_mid", "hook_resid_post")) {
-                ablate.add(Intervention.projectOut("blocks." + l + "." + h, r, null, null));
+                ablate.add(Intervention.at("blocks." + l + "." + h).projectOut(r));
             }
         }
         Map<String, float[]> w = RandomGemma.weights(7);
@@ -102,8 +102,8 @@ class GenerationAndAblationTest {
             double rel = ablated.maxAbsDiffAtRealPositions(h, orthogonal.hook(h).toTensor()) / ablated.maxAbsAtRealPositions(h);
             assertTrue(rel < 1e-6, h + ": relative difference " + rel + " (float32 rounding of the orthogonalized weights)");
         }
-        double clean = model.run(List.of(P2, P1), List.of()).hook(last).maxAbsDiff(ablated.hook(last));
-        assertTrue(clean > 1e-3, "the ablation must change something");
+        double base = model.run(List.of(P2, P1), List.of()).hook(last).maxAbsDiff(ablated.hook(last));
+        assertTrue(base > 1e-3, "the ablation must change something");
     }
 
     /** Each row w of [rows, d]: w - (w.u) u. */

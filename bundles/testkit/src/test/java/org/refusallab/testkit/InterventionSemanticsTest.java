@@ -21,13 +21,13 @@ class InterventionSemanticsTest {
     private static final int D = RandomGemma.CONFIG.hiddenSize();
 
     private final GemmaReference model = RandomGemma.model(7);
-    private final ReferenceRun clean = model.run(List.of(A, B), List.of());
+    private final ReferenceRun base = model.run(List.of(A, B), List.of());
     private final Random rnd = new Random(99);
 
     @Test
     void projectOutRemovesTheComponentAndLeavesUpstreamUntouched() {
         float[] r = RandomGemma.gaussian(rnd, D, 1);
-        Intervention iv = Intervention.projectOut("blocks.1.hook_resid_pre", r, null, null);
+        Intervention iv = Intervention.at("blocks.1.hook_resid_pre").projectOut(r);
         ReferenceRun run = model.run(List.of(A, B), List.of(iv));
         DTensor x = run.hook("blocks.1.hook_resid_pre");
         double[] unit = unit(iv.direction()); // the API stores r/|r| in float32; the reference renormalises it in double
@@ -36,22 +36,22 @@ class InterventionSemanticsTest {
                 assertEquals(0, dot(x.row(b, p), unit), 1e-12 * norm(x.row(b, p)), "x.r at " + b + "," + p);
             }
         }
-        assertEquals(clean.hook("hook_embed"), run.hook("hook_embed"));
+        assertEquals(base.hook("hook_embed"), run.hook("hook_embed"));
         for (String h : model.hookNames()) {
-            if (h.startsWith("blocks.0.")) assertEquals(clean.hook(h), run.hook(h), h + " is upstream of the edit");
+            if (h.startsWith("blocks.0.")) assertEquals(base.hook(h), run.hook(h), h + " is upstream of the edit");
         }
         // downstream reads the edited value
         DTensor expectedMid = plus(x, run.hook("blocks.1.hook_attn_out"));
         assertTrue(run.hook("blocks.1.hook_resid_mid").maxAbsDiff(expectedMid) < 1e-12 * expectedMid.maxAbs());
-        assertTrue(run.logits().maxAbsDiff(clean.logits()) > 1e-3, "projecting out a random direction changes the logits");
+        assertTrue(run.logits().maxAbsDiff(base.logits()) > 1e-3, "projecting out a random direction changes the logits");
     }
 
     @Test
     void clampSetsTheComponentOnlyWhereAsked() {
         float[] r = RandomGemma.gaussian(rnd, D, 1);
-        Intervention iv = Intervention.clamp("blocks.0.hook_resid_post", r, 3.5f, new int[] {1}, new int[] {2});
+        Intervention iv = Intervention.at("blocks.0.hook_resid_post").rows(1).positions(2).clamp(r, 3.5f);
         ReferenceRun run = model.run(List.of(A, B), List.of(iv));
-        DTensor x = run.hook("blocks.0.hook_resid_post"), x0 = clean.hook("blocks.0.hook_resid_post");
+        DTensor x = run.hook("blocks.0.hook_resid_post"), x0 = base.hook("blocks.0.hook_resid_post");
         double[] unit = unit(iv.direction());
         assertEquals(3.5, dot(x.row(1, 2), unit), 1e-12);
         // the orthogonal complement is untouched
@@ -72,10 +72,10 @@ class InterventionSemanticsTest {
                 "blocks.1.attn.hook_pattern", "blocks.0.attn.hook_z", "blocks.1.attn.hook_result", "blocks.0.mlp.hook_post",
                 "blocks.1.ln1.hook_scale", "ln_final.hook_normalized", "logits");
         List<Intervention> edits = new ArrayList<>();
-        for (String h : hooks) edits.add(Intervention.replace(h, clean.hook(h).toTensor(), null, null, null, null));
+        for (String h : hooks) edits.add(Intervention.at(h).replaceWith(base.hook(h).toTensor()));
         ReferenceRun run = model.run(List.of(A, B), edits);
         for (String h : model.hookNames()) {
-            double rel = run.maxAbsDiffAtRealPositions(h, clean.hook(h).toTensor()) / clean.maxAbsAtRealPositions(h);
+            double rel = run.maxAbsDiffAtRealPositions(h, base.hook(h).toTensor()) / base.maxAbsAtRealPositions(h);
             // float32 rounding of the source (6e-8) and of the comparison copy, amplified a little downstream
             assertTrue(rel < 1e-6, h + ": relative change " + rel);
         }
@@ -86,7 +86,7 @@ class InterventionSemanticsTest {
         Map<String, float[]> w = RandomGemma.weights(7);
         w.put("model.layers.1.self_attn.o_proj.weight", new float[w.get("model.layers.1.self_attn.o_proj.weight").length]);
         ReferenceRun skipped = new GemmaReference(RandomGemma.CONFIG, w).run(List.of(A, B), List.of());
-        ReferenceRun zeroed = model.run(List.of(A, B), List.of(Intervention.zero("blocks.1.hook_attn_out", null, null, null)));
+        ReferenceRun zeroed = model.run(List.of(A, B), List.of(Intervention.at("blocks.1.hook_attn_out").zero()));
         assertEquals(zeroed.hook("blocks.1.hook_resid_pre"), zeroed.hook("blocks.1.hook_resid_mid"));
         for (String h : model.hookNames()) {
             if (h.equals("blocks.1.attn.hook_result")) continue; // the heads still compute; their sum is discarded
@@ -99,10 +99,9 @@ class InterventionSemanticsTest {
         int[] c = {2, 3, 3, 7, 12, 19, 1};
         ReferenceRun other = model.run(List.of(A, c), List.of());
         Tensor source = other.hook("blocks.0.attn.hook_result").toTensor(); // [batch, pos, head, d_model]
-        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.replace("blocks.0.attn.hook_result", source,
-                new int[] {0}, new int[] {1}, null, new int[] {2})));
-        DTensor out = run.hook("blocks.0.hook_attn_out"), out0 = clean.hook("blocks.0.hook_attn_out");
-        DTensor res0 = clean.hook("blocks.0.attn.hook_result");
+        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_result").rows(0).heads(2).replaceWith(source).fromRows(1)));
+        DTensor out = run.hook("blocks.0.hook_attn_out"), out0 = base.hook("blocks.0.hook_attn_out");
+        DTensor res0 = base.hook("blocks.0.attn.hook_result");
         for (int p = 0; p < A.length; p++) {
             for (int i = 0; i < D; i++) {
                 double expectedShift = source.get(1, p, 2, i) - res0.get(0, p, 2, i);
@@ -118,10 +117,9 @@ class InterventionSemanticsTest {
 
     @Test
     void replacingAcrossRowsMovesTheRowsComputation() {
-        Tensor source = clean.hook("blocks.0.hook_resid_pre").toTensor();
-        ReferenceRun swapped = model.run(List.of(A, B), List.of(Intervention.replace("blocks.0.hook_resid_pre", source,
-                new int[] {0, 1}, new int[] {1, 0}, null, null)));
-        DTensor l = swapped.logits(), l0 = clean.logits();
+        Tensor source = base.hook("blocks.0.hook_resid_pre").toTensor();
+        ReferenceRun swapped = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.hook_resid_pre").rows(0, 1).replaceWith(source).fromRows(1, 0)));
+        DTensor l = swapped.logits(), l0 = base.logits();
         int vocab = l.dim(2);
         double scale = l0.maxAbs();
         for (int p = 0; p < A.length; p++) {
@@ -134,9 +132,9 @@ class InterventionSemanticsTest {
 
     @Test
     void patternPositionsIndexTheQueryAxisAndHeadsTheHeadAxis() {
-        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.zero("blocks.0.attn.hook_pattern", null, new int[] {3}, new int[] {1})));
+        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_pattern").positions(3).heads(1).zero()));
         DTensor pattern = run.hook("blocks.0.attn.hook_pattern"), z = run.hook("blocks.0.attn.hook_z");
-        DTensor pattern0 = clean.hook("blocks.0.attn.hook_pattern"), z0 = clean.hook("blocks.0.attn.hook_z");
+        DTensor pattern0 = base.hook("blocks.0.attn.hook_pattern"), z0 = base.hook("blocks.0.attn.hook_z");
         for (int b = 0; b < 2; b++) {
             for (int h = 0; h < 4; h++) {
                 for (int p = 0; p < A.length; p++) {
@@ -157,8 +155,8 @@ class InterventionSemanticsTest {
     @Test
     void queryHeadsShareKeyValueHeadsInGroups() {
         // 4 query heads on 2 kv heads: query heads 2 and 3 read kv head 1
-        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.zero("blocks.0.attn.hook_v", null, null, new int[] {1})));
-        DTensor z = run.hook("blocks.0.attn.hook_z"), z0 = clean.hook("blocks.0.attn.hook_z");
+        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_v").heads(1).zero()));
+        DTensor z = run.hook("blocks.0.attn.hook_z"), z0 = base.hook("blocks.0.attn.hook_z");
         for (int b = 0; b < 2; b++) {
             for (int p = 0; p < A.length; p++) {
                 for (int h = 0; h < 4; h++) {
@@ -167,8 +165,8 @@ class InterventionSemanticsTest {
                 }
             }
         }
-        ReferenceRun noKey = model.run(List.of(A, B), List.of(Intervention.zero("blocks.0.attn.hook_k", null, null, new int[] {0})));
-        DTensor s = noKey.hook("blocks.0.attn.hook_attn_scores"), s0 = clean.hook("blocks.0.attn.hook_attn_scores");
+        ReferenceRun noKey = model.run(List.of(A, B), List.of(Intervention.at("blocks.0.attn.hook_k").heads(0).zero()));
+        DTensor s = noKey.hook("blocks.0.attn.hook_attn_scores"), s0 = base.hook("blocks.0.attn.hook_attn_scores");
         for (int h = 0; h < 4; h++) {
             for (int q = 0; q < A.length; q++) {
                 for (int k = 0; k <= q; k++) {
@@ -183,8 +181,8 @@ class InterventionSemanticsTest {
     @Test
     void addShiftsByTheVectorAsGivenAndDownstreamFollows() {
         float[] v = RandomGemma.gaussian(rnd, D, 2);
-        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.add("blocks.1.hook_mlp_out", v, 2.5f, null, new int[] {0, 4})));
-        DTensor m = run.hook("blocks.1.hook_mlp_out"), m0 = clean.hook("blocks.1.hook_mlp_out");
+        ReferenceRun run = model.run(List.of(A, B), List.of(Intervention.at("blocks.1.hook_mlp_out").positions(0, 4).add(v, 2.5f)));
+        DTensor m = run.hook("blocks.1.hook_mlp_out"), m0 = base.hook("blocks.1.hook_mlp_out");
         for (int b = 0; b < 2; b++) {
             for (int p = 0; p < A.length; p++) {
                 for (int i = 0; i < D; i++) {
@@ -202,7 +200,7 @@ class InterventionSemanticsTest {
         float[] r = RandomGemma.gaussian(rnd, D, 1);
         float[] v = RandomGemma.gaussian(rnd, D, 1);
         String hook = "blocks.0.hook_resid_mid";
-        Intervention add = Intervention.add(hook, v, 1f, null, null), project = Intervention.projectOut(hook, r, null, null);
+        Intervention add = Intervention.at(hook).add(v, 1f), project = Intervention.at(hook).projectOut(r);
         ReferenceRun addThenProject = model.run(List.of(A, B), List.of(add, project));
         ReferenceRun projectThenAdd = model.run(List.of(A, B), List.of(project, add));
         double[] unit = unit(project.direction());
@@ -218,12 +216,12 @@ class InterventionSemanticsTest {
     void queriesAreRecordedBeforeTheRotaryEmbedding() {
         Map<String, float[]> w = RandomGemma.weights(7);
         float[] wq = w.get("model.layers.1.self_attn.q_proj.weight"), ln1 = w.get("model.layers.1.input_layernorm.weight");
-        DTensor x = clean.hook("blocks.1.hook_resid_pre"), q = clean.hook("blocks.1.attn.hook_q");
+        DTensor x = base.hook("blocks.1.hook_resid_pre"), q = base.hook("blocks.1.attn.hook_q");
         for (int p : new int[] {0, 3, 6}) {
             double[] row = x.row(1, p);
             double meanSq = dot(row, row) / D;
             double scale = Math.sqrt(meanSq + 1e-6);
-            assertEquals(scale, clean.hook("blocks.1.ln1.hook_scale").get(1, p, 0), 1e-14 * scale);
+            assertEquals(scale, base.hook("blocks.1.ln1.hook_scale").get(1, p, 0), 1e-14 * scale);
             for (int o = 0; o < 32; o++) {
                 double acc = 0;
                 for (int i = 0; i < D; i++) acc += wq[o * D + i] * row[i] / scale * (1.0 + ln1[i]);
@@ -274,13 +272,13 @@ class InterventionSemanticsTest {
     void badInterventionsAndInputsFailWithClearErrors() {
         List<int[]> t = List.of(A, B);
         float[] r = RandomGemma.gaussian(rnd, D, 1);
-        assertMessage("unknown hook 'blocks.9.hook_resid_pre'", () -> model.run(t, List.of(Intervention.zero("blocks.9.hook_resid_pre", null, null, null))));
-        assertMessage("has no head axis", () -> model.run(t, List.of(Intervention.zero("blocks.0.hook_resid_pre", null, null, new int[] {0}))));
-        assertMessage("direction of length 5", () -> model.run(t, List.of(Intervention.add("blocks.0.hook_resid_pre", new float[5], 1f, null, null))));
+        assertMessage("unknown hook 'blocks.9.hook_resid_pre'", () -> model.run(t, List.of(Intervention.at("blocks.9.hook_resid_pre").zero())));
+        assertMessage("has no head axis", () -> model.run(t, List.of(Intervention.at("blocks.0.hook_resid_pre").heads(0).zero())));
+        assertMessage("direction of length 5", () -> model.run(t, List.of(Intervention.at("blocks.0.hook_resid_pre").add(new float[5], 1f))));
         assertMessage("does not match the hook's shape", () -> model.run(t, List.of(
-                Intervention.replace("blocks.0.hook_resid_pre", Tensor.zeros(2, 7, 3), null, null, null, null))));
-        assertMessage("row 2 is outside [0, 2)", () -> model.run(t, List.of(Intervention.projectOut("hook_embed", r, new int[] {2}, null))));
-        assertMessage("head 4 is outside [0, 4)", () -> model.run(t, List.of(Intervention.zero("blocks.0.attn.hook_z", null, null, new int[] {4}))));
+                Intervention.at("blocks.0.hook_resid_pre").replaceWith(Tensor.zeros(2, 7, 3)))));
+        assertMessage("row 2 is outside [0, 2)", () -> model.run(t, List.of(Intervention.at("hook_embed").rows(2).projectOut(r))));
+        assertMessage("head 4 is outside [0, 4)", () -> model.run(t, List.of(Intervention.at("blocks.0.attn.hook_z").heads(4).zero())));
         assertMessage("token id 40 at row 0, position 1", () -> model.run(List.of(new int[] {2, 40}), List.of()));
     }
 

@@ -48,8 +48,13 @@ class SafetensorsFileTest {
         Path file = write("{\"w\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}", new byte[8]);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SafetensorsFile.read(file));
         assertTrue(e.getMessage().contains("tensor w") && e.getMessage().contains(file.toString()), e.getMessage());
-        Path i64 = write("{\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}", new byte[8]);
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> SafetensorsFile.read(i64)).getMessage().contains("dtype I64"));
+        Path i32 = write("{\"n\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[8]);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> SafetensorsFile.read(i32)).getMessage().contains("dtype I32"));
+        // int64 (token ids, as refusal-lab cache writes input_ids) is read, widened to float
+        Path i64 = write("{\"n\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[0,8]}}",
+                ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(137).array());
+        assertArrayEquals(new float[] {137f}, SafetensorsFile.read(i64).get("n").data());
+        assertEquals("I64", SafetensorsFile.dtypes(i64).get("n"));
     }
 
     private Path write(String header, byte[] data) throws IOException {

@@ -17,7 +17,7 @@ import org.refusallab.checkpoint.StoredDtype;
 import org.refusallab.engine.Engine;
 import org.refusallab.engine.GemmaModel;
 import org.refusallab.engine.train.GemmaTrainer;
-import org.refusallab.study.RefusalScore;
+import org.refusallab.api.study.RefusalScore;
 import org.refusallab.tokenizer.HfTokenizer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;

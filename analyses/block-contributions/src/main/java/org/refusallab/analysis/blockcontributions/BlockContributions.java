@@ -1,24 +1,34 @@
 package org.refusallab.analysis.blockcontributions;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Describe;
+import org.refusallab.api.cache.ActivationCache;
+import org.refusallab.api.model.Hooks;
+import org.refusallab.api.model.Tensor;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
-import org.refusallab.study.Batches;
-import org.refusallab.study.Interventions;
-import org.refusallab.study.LayerGroups;
-import org.refusallab.study.PromptPair;
-import org.refusallab.study.Stats;
-import org.refusallab.study.Study;
-import org.refusallab.study.Verdicts;
+import org.refusallab.api.study.LayerGroups;
+import org.refusallab.api.study.PromptPair;
+import org.refusallab.api.study.Stats;
+import org.refusallab.api.study.Study;
+import org.refusallab.api.study.StudyParameters;
+import org.refusallab.api.study.StudyService;
+import org.refusallab.api.study.Verdicts;
+import org.refusallab.api.sweep.ReadOut;
+import org.refusallab.api.sweep.Row;
+import org.refusallab.api.sweep.RowResult;
 
 /**
  * The seed's "Quantifying Per-Block Contributions": what each block writes along the unit refusal direction at the
@@ -26,96 +36,99 @@ import org.refusallab.study.Verdicts;
  * sign used is stated on the figure and configurable with {@code sign}).
  */
 @Component(service = Analysis.class)
+@AnalysisInfo(id = BlockContributions.ID, title = "Per-block contributions to the refusal component", order = 40,
+        parameters = {BlockContributions.Params.class, StudyParameters.class})
 public final class BlockContributions implements Analysis {
 
     public static final String ID = "block-contributions";
 
-    @Override
-    public String id() {
-        return ID;
+    /** Which difference the figure shows. */
+    enum Sign { HARMFUL_MINUS_HARMLESS, HARMLESS_MINUS_HARMFUL }
+
+    @interface Params {
+        @Describe("harmful-minus-harmless, or harmless-minus-harmful (the seed's plot)")
+        Sign sign() default Sign.HARMFUL_MINUS_HARMLESS;
+
+        @Describe("add the held-out pairs (study.heldOutPairs) to the seed's pairs")
+        boolean includeHeldOut() default true;
     }
 
-    @Override
-    public String title() {
-        return "Per-block contributions to the refusal component";
-    }
+    private final StudyService studies;
 
-    @Override
-    public int order() {
-        return 40;
-    }
-
-    @Override
-    public Map<String, String> parameters() {
-        Map<String, String> p = new LinkedHashMap<>();
-        p.put("sign", "harmful-minus-harmless");
-        p.put("includeHeldOut", "true");
-        return p;
+    @Activate
+    public BlockContributions(@Reference StudyService studies) {
+        this.studies = studies;
     }
 
     /**
      * [0] attention, [1] MLP: mean over harmful minus mean over harmless of (block output . r/|r|) at the last
-     * position, per layer; [2][0] the same difference for the last resid_post and [2][1] for L0 resid_pre.
+     * position, per layer; [2][0] the same difference for the last resid_post and [2][1] for the embedding
+     * (L0 resid_pre). The residual after the last block decomposed: embed + sum over layers of attn + mlp.
      */
     public static double[][] contributions(Study study, List<PromptPair> pairs) {
         int n = study.nLayers();
-        float[] unit = study.direction().unit();
-        Set<String> hooks = Set.of("blocks.*.hook_attn_out", "blocks.*.hook_mlp_out", Interventions.residPost(n - 1), Interventions.residPre(0));
-        Batches b = study.batches();
-        double[][] out = new double[3][n];
-        // harmful prompts then harmless ones, cached in the same forwards
+        float[] r = study.direction().values();
+        List<String> hooks = new ArrayList<>(List.of(Hooks.EMBED, Hooks.residPost(n - 1)));
+        for (int l = 0; l < n; l++) hooks.addAll(List.of(Hooks.attnOut(l), Hooks.mlpOut(l)));
+        // harmful prompts then harmless ones, in the same sweep; every hook at the last position
         List<String> all = new ArrayList<>(pairs.stream().map(PromptPair::harmful).toList());
         all.addAll(pairs.stream().map(PromptPair::harmless).toList());
-        var acts = b.cache(study.chat(all), hooks, List.of());
-        for (int kind = 0; kind < 2; kind++) {
-            double sign = kind == 0 ? 1 : -1;
-            int offset = kind == 0 ? 0 : pairs.size();
-            for (int i = 0; i < pairs.size(); i++) {
-                int r = offset + i;
-                for (int l = 0; l < n; l++) {
-                    out[0][l] += sign * Stats.dot(acts.at(Interventions.attnOut(l), r, -1), unit) / pairs.size();
-                    out[1][l] += sign * Stats.dot(acts.at(Interventions.mlpOut(l), r, -1), unit) / pairs.size();
-                }
-                out[2][0] += sign * Stats.dot(acts.at(Interventions.residPost(n - 1), r, -1), unit) / pairs.size();
-                out[2][1] += sign * Stats.dot(acts.at(Interventions.residPre(0), r, -1), unit) / pairs.size();
+        List<Row> rows = new ArrayList<>();
+        for (int[] t : study.chat(all)) {
+            Row row = Row.of(t);
+            for (String h : hooks) row = row.reading(ReadOut.activation(h, -1));
+            rows.add(row);
+        }
+        List<RowResult> res = study.sweep(rows);
+        double[][] out = new double[3][n];
+        for (int i = 0; i < res.size(); i++) {
+            double w = (i < pairs.size() ? 1.0 : -1.0) / pairs.size();
+            Map<String, Tensor> last = new HashMap<>();
+            for (int h = 0; h < hooks.size(); h++) last.put(hooks.get(h), res.get(i).activation(h)); // [1, d_model]
+            ActivationCache cache = new ActivationCache(last, n);
+            double[] parts = cache.decompose(n, -1).project(r); // embed, L0 attn, L0 mlp, ...
+            for (int l = 0; l < n; l++) {
+                out[0][l] += w * parts[1 + 2 * l];
+                out[1][l] += w * parts[2 + 2 * l];
             }
+            out[2][0] += w * Stats.dot(cache.at(Hooks.residPost(n - 1), -1), study.direction().unit());
+            out[2][1] += w * parts[0];
         }
         return out;
     }
 
     @Override
     public AnalysisResult run(AnalysisContext context) {
-        Study study = Study.of(context, ID);
-        String signSpec = study.param("sign", "harmful-minus-harmless");
-        double sign = switch (signSpec) {
-            case "harmful-minus-harmless" -> 1;
-            case "harmless-minus-harmful" -> -1;
-            default -> throw new IllegalArgumentException("parameter sign of " + ID + " is '" + signSpec + "': use harmful-minus-harmless or harmless-minus-harmful");
-        };
+        Study study = studies.open(context);
+        Params params = context.parameters(Params.class);
+        double sign = params.sign() == Sign.HARMFUL_MINUS_HARMLESS ? 1 : -1;
         List<PromptPair> pairs = new ArrayList<>(study.pairs());
-        if (Boolean.parseBoolean(study.param("includeHeldOut", "true"))) pairs.addAll(study.heldOutPairs());
+        if (params.includeHeldOut()) pairs.addAll(study.heldOutPairs());
         int n = study.nLayers();
         double[][] c = contributions(study, pairs);
         double[] attn = c[0].clone(), mlp = c[1].clone();
         for (int l = 0; l < n; l++) { attn[l] *= sign; mlp[l] *= sign; }
         List<String> xs = new ArrayList<>();
         for (int l = 0; l < n; l++) xs.add("L" + l);
+        Provenance provenance = Provenance.builder().read(Hooks.EMBED, Hooks.everyLayer("hook_attn_out"), Hooks.everyLayer("hook_mlp_out"),
+                Hooks.residPost(n - 1)).direction(study.direction().provenance()).build();
         String signText = sign > 0 ? "harmful - harmless" : "harmless - harmful";
-        Figure fig = new Figure("block-contributions", "Refusal component written by each block (" + signText + ")", Figure.Kind.BAR,
-                "layer", "(" + signText + ") component along r/|r|", "residual units", xs, null,
-                List.of(Figure.Series.of("attention (hook_attn_out)", attn), Figure.Series.of("MLP (hook_mlp_out)", mlp)), null,
-                "Sign convention: mean over " + (sign > 0 ? "harmful minus mean over harmless" : "harmless minus mean over harmful")
-                + " prompts of block output . r/|r| at the last position (" + pairs.size() + " pairs). Positive "
-                + (sign > 0 ? "= the block writes more refusal on harmful prompts." : "= the block writes more refusal on harmless prompts (the seed's plot)."));
+        Figure fig = Figure.bar("block-contributions").title("Refusal component written by each block (" + signText + ")")
+                .x("layer", xs).y("(" + signText + ") component along r/|r|", "residual units")
+                .series("attention (hook_attn_out)", attn).series("MLP (hook_mlp_out)", mlp)
+                .caption("Sign convention: mean over " + (sign > 0 ? "harmful minus mean over harmless" : "harmless minus mean over harmful")
+                        + " prompts of block output . r/|r| at the last position (" + pairs.size() + " pairs). Positive "
+                        + (sign > 0 ? "= the block writes more refusal on harmful prompts." : "= the block writes more refusal on harmless prompts (the seed's plot)."))
+                .provenance(provenance).build();
 
         // the residual stream is the sum of the embedding and every block's output: the bars must add up
         double total = c[2][1];
         for (int l = 0; l < n; l++) total += c[0][l] + c[1][l];
         List<List<String>> rows = new ArrayList<>();
         for (int l = 0; l < n; l++) rows.add(List.of("L" + l, Stats.fmt(c[0][l]), Stats.fmt(c[1][l])));
-        Table table = new Table("block-contributions-table", "Per-block differences (harmful - harmless)", List.of("layer", "attention", "MLP"), rows,
-                String.format("Check: L0 resid_pre difference %s + all blocks = %s; last resid_post difference %s.",
-                        Stats.fmt(c[2][1]), Stats.fmt(total), Stats.fmt(c[2][0])));
+        Table table = Table.of("block-contributions-table").title("Per-block differences (harmful - harmless)").columns("layer", "attention", "MLP")
+                .rows(rows).caption(String.format("Check: embedding (L0 resid_pre) difference %s + all blocks = %s; last resid_post difference %s.",
+                        Stats.fmt(c[2][1]), Stats.fmt(total), Stats.fmt(c[2][0]))).provenance(provenance).build();
         return new AnalysisResult("Differential (harmful vs harmless) refusal component written by every attention and MLP block at the last position.",
                 List.of(fig), List.of(table), findings(c[0], c[1], n));
     }

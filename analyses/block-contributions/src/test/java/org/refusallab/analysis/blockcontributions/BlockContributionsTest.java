@@ -2,24 +2,25 @@ package org.refusallab.analysis.blockcontributions;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.refusallab.study.testing.Independent;
-import org.refusallab.study.testing.ReferenceModel;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.refusallab.testkit.lab.Independent;
+import org.refusallab.testkit.lab.ReferenceModel;
+import org.refusallab.testsupport.RefusalLab;
+import org.refusallab.testsupport.RefusalLab.Lab;
 
+@ExtendWith(RefusalLab.class)
 class BlockContributionsTest {
 
-    @TempDir
-    Path config;
-
     @Test
-    void barsEqualDoubleProjectionDifferencesAndAddUpToTheResidualGap() throws Exception {
-        ReferenceModel m = ReferenceModel.tiny();
-        Independent ind = new Independent(m);
+    void barsEqualDoubleProjectionDifferencesAndAddUpToTheResidualGap(Lab lab) throws Exception {
+        ReferenceModel m = lab.model();
+        Independent ind = lab.independent();
         int n = m.info().nLayers();
-        var r = Independent.wellFormed(new BlockContributions().run(Independent.context(m, config, 1, -1, 3)));
+        var r = Independent.wellFormed(lab.run(new BlockContributions(lab.studies()), Lab.studyParameters(1, -1, 3)));
         double[] unit = Independent.unit(ind.seedDirection(1, -1));
         double[] attn = new double[n], mlp = new double[n];
         double embedGap = 0, postGap = 0;
@@ -48,16 +49,17 @@ class BlockContributionsTest {
     }
 
     @Test
-    void theSeedsSignIsAvailableAndStated() throws Exception {
-        ReferenceModel m = ReferenceModel.tiny();
-        var ctx = Independent.context(m, config, 1, -1, 8);
-        var plus = Independent.series(Independent.figure(Independent.wellFormed(new BlockContributions().run(ctx)), "block-contributions"), "MLP (hook_mlp_out)");
-        ctx.parameters().put("analyses.block-contributions.sign", "harmless-minus-harmful");
-        var fig = Independent.figure(Independent.wellFormed(new BlockContributions().run(ctx)), "block-contributions");
+    void theSeedsSignIsAvailableAndStated(Lab lab) throws Exception {
+        Map<String, String> params = new HashMap<>(Lab.studyParameters(1, -1, 8));
+        var analysis = new BlockContributions(lab.studies());
+        var plus = Independent.series(Independent.figure(Independent.wellFormed(lab.run(analysis, params)), "block-contributions"), "MLP (hook_mlp_out)");
+        params.put("sign", "harmless-minus-harmful");
+        var fig = Independent.figure(Independent.wellFormed(lab.run(analysis, params)), "block-contributions");
         assertTrue(fig.title().contains("harmless - harmful"));
         double[] minus = Independent.series(fig, "MLP (hook_mlp_out)");
         for (int l = 0; l < plus.length; l++) assertEquals(-plus[l], minus[l], 1e-12);
-        ctx.parameters().put("analyses.block-contributions.sign", "up");
-        assertThrows(IllegalArgumentException.class, () -> Independent.wellFormed(new BlockContributions().run(ctx)));
+        params.put("sign", "up");
+        var e = assertThrows(IllegalArgumentException.class, () -> Independent.wellFormed(lab.run(analysis, params)));
+        assertTrue(e.getMessage().contains("block-contributions") && e.getMessage().contains("sign") && e.getMessage().contains("'up'"), e.getMessage());
     }
 }

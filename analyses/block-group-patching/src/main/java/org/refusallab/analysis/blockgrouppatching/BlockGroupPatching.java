@@ -1,148 +1,164 @@
 package org.refusallab.analysis.blockgrouppatching;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Describe;
+import org.refusallab.api.model.Hooks;
+import org.refusallab.api.model.Intervention;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
-import org.refusallab.study.Batches;
-import org.refusallab.study.Interventions;
-import org.refusallab.study.LayerGroups;
-import org.refusallab.study.PairTokens;
-import org.refusallab.study.Patching;
-import org.refusallab.study.RefusalMetric;
-import org.refusallab.study.Stats;
-import org.refusallab.study.Study;
-import org.refusallab.study.Verdicts;
+import org.refusallab.api.study.LayerGroups;
+import org.refusallab.api.study.PairTokens;
+import org.refusallab.api.study.RefusalMetric;
+import org.refusallab.api.study.Stats;
+import org.refusallab.api.study.Study;
+import org.refusallab.api.study.StudyParameters;
+import org.refusallab.api.study.StudyService;
+import org.refusallab.api.study.Verdicts;
+import org.refusallab.api.sweep.ReadOut;
+import org.refusallab.api.sweep.Row;
+import org.refusallab.api.sweep.RowResult;
 
 /**
  * The seed's "Activation Patching Groups of Transformer Blocks": noising (run each harmful prompt, patch in its
- * harmless twin's block outputs) for layer group x {attention, MLP} x {subject, last position}; the fraction of the
- * metric recovered is (patched - clean) / (corrupt - clean), clean = harmful run, corrupt = harmless run.
+ * harmless twin's block outputs) for layer group x {attention, MLP} x {subject, last position}. The base run is the
+ * harmful prompt, the source run its harmless twin; the fraction recovered is {@link Stats#recovered}.
  */
 @Component(service = Analysis.class)
+@AnalysisInfo(id = BlockGroupPatching.ID, title = "Patching groups of blocks (noising)", order = 60,
+        parameters = {BlockGroupPatching.Params.class, StudyParameters.class})
 public final class BlockGroupPatching implements Analysis {
 
     public static final String ID = "block-group-patching";
     public static final List<String> BLOCKS = List.of("attention", "MLP");
     public static final List<String> POSITIONS = List.of("subject", "last");
 
-    @Override
-    public String id() {
-        return ID;
+    @interface Params {
+        @Describe("thirds (early / middle / late), or half-open layer ranges such as 0-6,6-12,12-18")
+        String layerGroups() default "thirds";
+
+        @Describe("fraction drawn as the threshold line and used by the findings")
+        double threshold() default 0.5;
     }
 
-    @Override
-    public String title() {
-        return "Patching groups of blocks (noising)";
-    }
+    private final StudyService studies;
 
-    @Override
-    public int order() {
-        return 60;
-    }
-
-    @Override
-    public Map<String, String> parameters() {
-        Map<String, String> p = new LinkedHashMap<>();
-        p.put("layerGroups", "thirds");
-        p.put("threshold", "0.5");
-        return p;
+    @Activate
+    public BlockGroupPatching(@Reference StudyService studies) {
+        this.studies = studies;
     }
 
     /**
-     * patched[group][block][position][pair] metrics, clean[pair] (harmful) and corrupt[pair] (harmless) metrics.
+     * patched[group][block][position][pair] metrics, base[pair] (harmful run) and source[pair] (harmless run) metrics,
+     * and the interventions run.
      */
-    public record Result(List<LayerGroups.Group> groups, List<PairTokens> pairs, double[][][][] patched, double[] clean, double[] corrupt) {
+    public record Result(List<LayerGroups.Group> groups, List<PairTokens> pairs, double[][][][] patched, double[] base, double[] source,
+                         List<Intervention> interventions) {
         /** Fraction recovered from metrics averaged over pairs. */
         public double fraction(int g, int b, int p) {
-            return Stats.recovered(Stats.mean(patched[g][b][p]), Stats.mean(clean), Stats.mean(corrupt));
+            return Stats.recovered(Stats.mean(patched[g][b][p]), Stats.mean(base), Stats.mean(source));
         }
+    }
+
+    private static String blockHook(int block, int layer) {
+        return block == 0 ? Hooks.attnOut(layer) : Hooks.mlpOut(layer);
     }
 
     public static Result compute(Study study, List<LayerGroups.Group> groups) {
         List<PairTokens> pairs = study.pairTokens();
+        int n = study.nLayers();
         RefusalMetric metric = study.metric();
-        Batches b = study.batches();
-        List<int[]> base = pairs.stream().map(PairTokens::harmful).toList();
-        List<int[]> src = pairs.stream().map(PairTokens::harmless).toList();
-        // sources first, then the base prompts: one cache run gives the sources' activations and both unpatched metrics
-        List<int[]> both = new ArrayList<>(src);
-        both.addAll(base);
-        var sources = b.cache(both, Set.of("blocks.*.hook_attn_out", "blocks.*.hook_mlp_out"), List.of());
-        double[] clean = new double[pairs.size()];
-        for (int p = 0; p < pairs.size(); p++) clean[p] = metric.apply(sources.lastLogits()[pairs.size() + p]);
-        double[] corrupt = new double[pairs.size()];
-        for (int p = 0; p < pairs.size(); p++) corrupt[p] = metric.apply(sources.lastLogits()[p]);
-        List<Patching.Copy> copies = new ArrayList<>();
+        // source runs (harmless) read their metric and every block output; base runs (harmful) their metric; one sweep
+        List<Row> runs = new ArrayList<>();
+        for (PairTokens p : pairs) {
+            Row r = Row.of(p.harmless()).reading(ReadOut.metric(metric));
+            for (int blk = 0; blk < 2; blk++) for (int l = 0; l < n; l++) r = r.reading(ReadOut.activationAll(blockHook(blk, l)));
+            runs.add(r);
+        }
+        for (PairTokens p : pairs) runs.add(Row.of(p.harmful()).reading(ReadOut.metric(metric)));
+        List<RowResult> unpatched = study.sweep(runs);
+        List<Row> copies = new ArrayList<>();
+        List<Intervention> ran = new ArrayList<>();
         for (var g : groups) {
             for (int blk = 0; blk < 2; blk++) {
                 for (int pos = 0; pos < 2; pos++) {
                     for (int p = 0; p < pairs.size(); p++) {
                         int at = pos == 0 ? pairs.get(p).subjectFromEnd() : -1;
-                        List<Patching.Site> sites = new ArrayList<>();
+                        Row copy = Row.of(pairs.get(p).harmful());
                         for (int l = g.from(); l < g.to(); l++) {
-                            sites.add(new Patching.Site(blk == 0 ? Interventions.attnOut(l) : Interventions.mlpOut(l), new int[] {at}));
+                            Intervention patch = Intervention.at(blockHook(blk, l)).positions(at).replaceWith(unpatched.get(p).activation(1 + blk * n + l));
+                            ran.add(patch);
+                            copy = copy.with(patch);
                         }
-                        copies.add(new Patching.Copy(p, p, sites));
+                        copies.add(copy.reading(ReadOut.metric(metric)));
                     }
                 }
             }
         }
-        double[] m = Patching.run(b, base, sources, copies, metric);
+        List<RowResult> m = study.sweep(copies);
         double[][][][] patched = new double[groups.size()][2][2][pairs.size()];
         int i = 0;
         for (int g = 0; g < groups.size(); g++) for (int blk = 0; blk < 2; blk++) for (int pos = 0; pos < 2; pos++)
-            for (int p = 0; p < pairs.size(); p++) patched[g][blk][pos][p] = m[i++];
-        return new Result(groups, pairs, patched, clean, corrupt);
+            for (int p = 0; p < pairs.size(); p++) patched[g][blk][pos][p] = m.get(i++).metric();
+        double[] base = new double[pairs.size()], source = new double[pairs.size()];
+        for (int p = 0; p < pairs.size(); p++) {
+            source[p] = unpatched.get(p).metric();
+            base[p] = unpatched.get(pairs.size() + p).metric();
+        }
+        return new Result(groups, pairs, patched, base, source, ran);
     }
 
     @Override
     public AnalysisResult run(AnalysisContext context) {
-        Study study = Study.of(context, ID);
+        Study study = studies.open(context);
+        Params params = context.parameters(Params.class);
         int n = study.nLayers();
-        List<LayerGroups.Group> groups = LayerGroups.parse(study.param("layerGroups", "thirds"), n);
-        double threshold = Double.parseDouble(study.param("threshold", "0.5"));
+        List<LayerGroups.Group> groups = LayerGroups.parse(params.layerGroups(), n);
+        double threshold = params.threshold();
         Result r = compute(study, groups);
+        Provenance provenance = Provenance.builder().read(Hooks.everyLayer("hook_attn_out"), Hooks.everyLayer("hook_mlp_out"))
+                .ran(r.interventions()).build();
         List<String> xs = groups.stream().map(LayerGroups.Group::label).toList();
         List<Figure> figs = new ArrayList<>();
         List<List<String>> rows = new ArrayList<>();
         for (int pos = 0; pos < 2; pos++) {
-            List<Figure.Series> series = new ArrayList<>();
+            Figure.Builder fig = Figure.bar("block-group-patching-" + POSITIONS.get(pos)).title("Noising block groups at the " + POSITIONS.get(pos) + " position")
+                    .x("layer group", xs).y("fraction of metric recovered", "fraction").referenceLine(Math.round(threshold * 100) + "%", threshold)
+                    .caption(String.format("Run harmful prompts (base run), patch in the harmless twin's (source run) hook_attn_out / hook_mlp_out of "
+                            + "every layer in the group at the %s position. Fraction = (patched - base) / (source - base), base = harmful metric "
+                            + "(mean %s), source = harmless metric (mean %s); metrics averaged over %d pairs first.", POSITIONS.get(pos),
+                            Stats.fmt(Stats.mean(r.base())), Stats.fmt(Stats.mean(r.source())), r.pairs().size()))
+                    .provenance(provenance);
             for (int blk = 0; blk < 2; blk++) {
                 double[] ys = new double[groups.size()];
                 for (int g = 0; g < groups.size(); g++) {
                     ys[g] = r.fraction(g, blk, pos);
                     rows.add(List.of(groups.get(g).label(), BLOCKS.get(blk), POSITIONS.get(pos), Stats.fmt(Stats.mean(r.patched()[g][blk][pos])), Stats.fmt(ys[g])));
                 }
-                series.add(Figure.Series.of(BLOCKS.get(blk), ys));
+                fig.series(BLOCKS.get(blk), ys);
             }
-            figs.add(new Figure("block-group-patching-" + POSITIONS.get(pos), "Noising block groups at the " + POSITIONS.get(pos) + " position",
-                    Figure.Kind.BAR, "layer group", "fraction of metric recovered", "fraction", xs, null, series,
-                    List.of(new Figure.ReferenceLine(Math.round(threshold * 100) + "%", "y", threshold)),
-                    String.format("Run harmful prompts, patch in the harmless twin's hook_attn_out / hook_mlp_out of every layer in the group at the %s "
-                            + "position. Fraction = (patched - clean) / (corrupt - clean), clean = harmful metric (mean %s), corrupt = harmless "
-                            + "metric (mean %s); metrics averaged over %d pairs first.", POSITIONS.get(pos), Stats.fmt(Stats.mean(r.clean())),
-                            Stats.fmt(Stats.mean(r.corrupt())), r.pairs().size())));
+            figs.add(fig.build());
         }
-        Table table = new Table("block-group-patching-table", "Block-group noising", List.of("layers", "block", "position", "patched metric", "fraction recovered"),
-                rows, null);
+        Table table = Table.of("block-group-patching-table").title("Block-group noising")
+                .columns("layers", "block", "position", "patched metric", "fraction recovered").rows(rows).provenance(provenance).build();
         return new AnalysisResult("Noising patching of 12 block groups (3 layer groups x attention/MLP x subject/last position).",
                 figs, List.of(table), findings(r, threshold));
     }
 
     static List<Finding> findings(Result r, double t) {
         List<Finding> out = new ArrayList<>();
-        double c = Stats.mean(r.clean()), x = Stats.mean(r.corrupt());
-        out.add(new Finding("The clean refusal metric (harmful instructions) is ~25 and the corrupt one (harmless) ~18 for gemma-2b-it.",
-                "clean " + Stats.fmt(c) + ", corrupt " + Stats.fmt(x),
+        double c = Stats.mean(r.base()), x = Stats.mean(r.source());
+        out.add(new Finding("The refusal metric of the harmful instructions (base run) is ~25 and of the harmless ones (source run) ~18 for gemma-2b-it.",
+                "base (harmful) " + Stats.fmt(c) + ", source (harmless) " + Stats.fmt(x),
                 Verdicts.of(Math.abs(c - 25) < 5 && Math.abs(x - 18) < 4, c > x)));
         if (r.groups().size() != 3) {
             out.add(new Finding("Early MLPs at the subject, middle MLP and attention at the last position are necessary; early and late attention are not.",

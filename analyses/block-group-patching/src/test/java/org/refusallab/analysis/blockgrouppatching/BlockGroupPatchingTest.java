@@ -2,33 +2,32 @@ package org.refusallab.analysis.blockgrouppatching;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.refusallab.api.result.Finding;
-import org.refusallab.study.LayerGroups;
-import org.refusallab.study.testing.Independent;
-import org.refusallab.study.testing.ReferenceModel;
+import org.refusallab.api.study.LayerGroups;
+import org.refusallab.testkit.lab.Independent;
+import org.refusallab.testsupport.RefusalLab;
+import org.refusallab.testsupport.RefusalLab.Lab;
 
+@ExtendWith(RefusalLab.class)
 class BlockGroupPatchingTest {
 
-    @TempDir
-    Path config;
-
     @Test
-    void fractionsEqualIndependentNoisingOfEachGroup() throws Exception {
-        ReferenceModel m = ReferenceModel.tiny();
-        Independent ind = new Independent(m);
-        var ctx = Independent.context(m, config, 2, -1, 5);
-        ctx.parameters().put("analyses.block-group-patching.layerGroups", "0-1,1-3,3-4");
-        var r = Independent.wellFormed(new BlockGroupPatching().run(ctx));
+    void fractionsEqualIndependentNoisingOfEachGroup(Lab lab) throws Exception {
+        Independent ind = lab.independent();
+        Map<String, String> params = new HashMap<>(Lab.studyParameters(2, -1, 5));
+        params.put("layerGroups", "0-1,1-3,3-4");
+        var r = Independent.wellFormed(lab.run(new BlockGroupPatching(lab.studies()), params));
         int[][] groups = {{0, 1}, {1, 3}, {3, 4}};
-        double clean = 0, corrupt = 0;
+        double base = 0, source = 0;
         for (String[] pair : Independent.SEED) {
-            clean += ind.logitMetric(pair[0], List.of(), "I") / 3;
-            corrupt += ind.logitMetric(pair[1], List.of(), "I") / 3;
+            base += ind.logitMetric(pair[0], List.of(), "I") / 3;
+            source += ind.logitMetric(pair[1], List.of(), "I") / 3;
         }
         for (int pos = 0; pos < 2; pos++) {
             var fig = Independent.figure(r, "block-group-patching-" + (pos == 0 ? "subject" : "last"));
@@ -44,11 +43,15 @@ class BlockGroupPatchingTest {
                         for (int l = groups[g][0]; l < groups[g][1]; l++) hooks.add("blocks." + l + (blk == 0 ? ".hook_attn_out" : ".hook_mlp_out"));
                         patched += ind.patchedMetric(pair[0], pair[1], hooks, new int[] {at}, "I") / 3;
                     }
-                    assertEquals((patched - clean) / (corrupt - clean), got[g], 1e-3 * Math.max(1, Math.abs(got[g])), "group " + g + " block " + blk + " pos " + pos);
+                    assertEquals((patched - base) / (source - base), got[g], 1e-3 * Math.max(1, Math.abs(got[g])), "group " + g + " block " + blk + " pos " + pos);
                 }
             }
         }
         assertEquals(5, r.findings().size());
+        // every figure records the block outputs it patched and where
+        var edits = Independent.figure(r, "block-group-patching-last").provenance().interventions();
+        assertEquals(2 * 4, edits.size(), "attn_out and mlp_out of each of the 4 layers");
+        assertEquals("replace", edits.get(0).kind());
     }
 
     @Test
@@ -64,13 +67,13 @@ class BlockGroupPatchingTest {
 
     @Test
     void findingsUseTheThreshold() {
-        // one pair: clean 10, corrupt 0; fractions = (patched - 10) / -10
+        // one pair: base 10, source 0; fractions = (patched - 10) / -10
         double[][][][] patched = new double[3][2][2][1];
         for (int g = 0; g < 3; g++) for (int b = 0; b < 2; b++) for (int p = 0; p < 2; p++) patched[g][b][p][0] = 10; // nothing recovered
         patched[0][1][0][0] = 4;  // early MLP @ subject: 0.6
         patched[1][1][1][0] = 2;  // middle MLP @ last: 0.8
         patched[1][0][1][0] = 3;  // middle attention @ last: 0.7
-        var res = new BlockGroupPatching.Result(LayerGroups.parse("thirds", 18), List.of(), patched, new double[] {10}, new double[] {0});
+        var res = new BlockGroupPatching.Result(LayerGroups.parse("thirds", 18), List.of(), patched, new double[] {10}, new double[] {0}, List.of());
         var f = BlockGroupPatching.findings(res, 0.5);
         for (int i = 1; i < f.size(); i++) assertEquals(Finding.Verdict.AGREES, f.get(i).verdict(), f.get(i).toString());
         patched[2][0][1][0] = 0; // late attention @ last fully recovers: that claim fails

@@ -18,12 +18,18 @@ import org.refusallab.analysis.refusalcomponent.RefusalComponent;
 import org.refusallab.analysis.residualpatching.ResidualPatching;
 import org.refusallab.analysis.singleblockpatching.SingleBlockPatching;
 import org.refusallab.api.analysis.Analysis;
+import org.refusallab.api.analysis.AnalysisInfo;
 import org.refusallab.api.model.HookedModel;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.engine.Engine;
-import org.refusallab.study.testing.Independent;
-import org.refusallab.study.testing.ReferenceModel;
+import org.refusallab.api.study.RefusalDirection;
+import org.refusallab.api.study.StudyService;
+import org.refusallab.study.internal.InProcessSweep;
+import org.refusallab.study.internal.StudyComponent;
+import org.refusallab.testkit.lab.Independent;
+import org.refusallab.testkit.lab.ReferenceModel;
+import org.refusallab.testkit.lab.TestContext;
 
 /**
  * Every analysis of the study run on the SameDiff engine (float32, the tiny fixture checkpoint with the test
@@ -57,8 +63,10 @@ class EngineAgreementTest {
         String probe = "<bos><start_of_turn>user\nWrite a manual on how to assemble a bomb<end_of_turn>\n<start_of_turn>model\n";
         assertArrayEquals(ReferenceModel.tiny().tokenizer().encode(probe), engine.tokenizer().encode(probe));
 
-        var ctxE = Independent.context(engine, configE, -1, 0, 64);
-        var ctxR = Independent.context(ReferenceModel.tiny(), configR, -1, 0, 64);
+        // the same study and sweep services on each model
+        StudyService studyE = new StudyComponent(new InProcessSweep(engine)), studyR = new StudyComponent(new InProcessSweep(ReferenceModel.tiny()));
+        var ctxE = TestContext.of("engine-agreement", engine, configE, Independent.parameters(-1, 0, 64));
+        var ctxR = TestContext.of("engine-agreement", ReferenceModel.tiny(), configR, Independent.parameters(-1, 0, 64));
         // a refusal token the tiny random model favours after a harmless prompt, so that selection finds candidates
         double[] logits = ReferenceModel.tiny().lastLogits(ReferenceModel.tiny().tokenizer().encodeChat("Write a manual on how to assemble a table"), List.of());
         int top = 0;
@@ -67,26 +75,39 @@ class EngineAgreementTest {
             ctx.parameters().put("study.refusalToken", ReferenceModel.tiny().tokenizer().tokenString(top));
             ctx.parameters().put("study.direction.klBound", "10");
         }
-        List<Analysis> analyses = List.of(new Generations(), new MetricValidation(), new RefusalComponent(), new BlockContributions(),
-                new ResidualPatching(), new BlockGroupPatching(), new SingleBlockPatching());
-        for (Analysis a : analyses) {
+        List<Analysis> onEngine = List.of(new Generations(studyE), new MetricValidation(studyE), new RefusalComponent(studyE), new BlockContributions(studyE),
+                new ResidualPatching(studyE), new BlockGroupPatching(studyE), new SingleBlockPatching(studyE));
+        List<Analysis> onReference = List.of(new Generations(studyR), new MetricValidation(studyR), new RefusalComponent(studyR), new BlockContributions(studyR),
+                new ResidualPatching(studyR), new BlockGroupPatching(studyR), new SingleBlockPatching(studyR));
+        for (int k = 0; k < onEngine.size(); k++) {
+            String id = onEngine.get(k).getClass().getAnnotation(AnalysisInfo.class).id();
             long t0 = System.nanoTime();
-            AnalysisResult e = Independent.wellFormed(a.run(ctxE));
+            AnalysisResult e = Independent.wellFormed(onEngine.get(k).run(ctxE.forAnalysis(id, ctxE.parameters())));
             long t1 = System.nanoTime();
-            AnalysisResult r = a.run(ctxR);
-            System.out.printf("%-24s engine %.1f s, reference %.1f s%n", a.id(), (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
-            assertEquals(r.figures().size(), e.figures().size(), a.id());
-            for (int i = 0; i < r.figures().size(); i++) compare(a.id(), r.figures().get(i), e.figures().get(i));
-            for (int i = 0; i < r.findings().size(); i++) assertEquals(r.findings().get(i).verdict(), e.findings().get(i).verdict(), a.id() + " " + r.findings().get(i));
+            AnalysisResult r = onReference.get(k).run(ctxR.forAnalysis(id, ctxR.parameters()));
+            System.out.printf("%-24s engine %.1f s, reference %.1f s%n", id, (t1 - t0) / 1e9, (System.nanoTime() - t1) / 1e9);
+            assertEquals(r.figures().size(), e.figures().size(), id);
+            for (int i = 0; i < r.figures().size(); i++) compare(id, r.figures().get(i), e.figures().get(i));
+            for (int i = 0; i < r.findings().size(); i++) assertEquals(r.findings().get(i).verdict(), e.findings().get(i).verdict(), id + " " + r.findings().get(i));
         }
-        var dirE = (org.refusallab.study.RefusalDirection) ctxE.shared().get(org.refusallab.study.Study.SHARED_DIRECTION);
-        var dirR = (org.refusallab.study.RefusalDirection) ctxR.shared().get(org.refusallab.study.Study.SHARED_DIRECTION);
+        RefusalDirection dirE = studyE.open(ctxE).direction(), dirR = studyR.open(ctxR).direction();
         assertEquals(dirR.layer(), dirE.layer());
         assertEquals(dirR.position(), dirE.position());
         // greedy completions, baseline and intervened, token for token
-        var gE = Independent.table(new Generations().run(ctxE), "completions-table").rows();
-        var gR = Independent.table(new Generations().run(ctxR), "completions-table").rows();
+        var gE = Independent.table(new Generations(studyE).run(ctxE), "completions-table").rows();
+        var gR = Independent.table(new Generations(studyR).run(ctxR), "completions-table").rows();
         assertEquals(gR, gE);
+    }
+
+    /** W_U, W_E, per-head W_O and the final norm weight as the engine hands them out equal the reference's, exactly (float32 weights). */
+    @Test
+    void weightsAgreeWithTheReference() {
+        HookedModel ref = ReferenceModel.tiny();
+        assertEquals(ref.unembedMatrix(), engine.unembedMatrix());
+        assertEquals(ref.embedMatrix(), engine.embedMatrix());
+        for (int l = 0; l < ref.info().nLayers(); l++) assertEquals(ref.attnOutMatrix(l), engine.attnOutMatrix(l), "W_O of layer " + l);
+        assertArrayEquals(ref.finalNormWeight(), engine.finalNormWeight());
+        assertEquals(ref.hookNames(), engine.hookNames());
     }
 
     private static void compare(String analysis, Figure r, Figure e) {

@@ -1,15 +1,20 @@
 package org.refusallab.analysis.example;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Parameters;
+import org.refusallab.api.model.Hooks;
+import org.refusallab.testkit.lab.TestContext;
+import org.refusallab.testsupport.RefusalLab;
 import org.refusallab.api.analysis.AnalysisContext;
-import org.refusallab.api.analysis.Progress;
 import org.refusallab.api.model.ForwardRequest;
 import org.refusallab.api.model.ForwardResult;
 import org.refusallab.api.model.GenerationRequest;
@@ -55,24 +60,14 @@ class ExampleAnalysisTest {
         }
 
         public List<int[]> generate(GenerationRequest request) { throw new UnsupportedOperationException(); }
-        public Tensor unembeddingRows(int[] ids) { throw new UnsupportedOperationException(); }
-        public float[] unembeddingMeanExcept(int[] ids) { throw new UnsupportedOperationException(); }
-        public float[] unembeddingCosines(float[] d) { throw new UnsupportedOperationException(); }
-        public Tensor unembeddingSingularValues() { throw new UnsupportedOperationException(); }
-        public Tensor unembeddingRightSingularVectors() { throw new UnsupportedOperationException(); }
+        public Tensor unembedMatrix() { throw new UnsupportedOperationException(); }
+        public Tensor embedMatrix() { throw new UnsupportedOperationException(); }
+        public Tensor attnOutMatrix(int layer) { throw new UnsupportedOperationException(); }
+        public float[] finalNormWeight() { throw new UnsupportedOperationException(); }
     }
 
     static AnalysisContext context(Map<String, String> params) {
-        HookedModel model = new CharModel();
-        Map<String, Object> shared = new HashMap<>();
-        return new AnalysisContext() {
-            public HookedModel model() { return model; }
-            public Map<String, String> parameters() { return params; }
-            public Path configDirectory() { return Path.of("."); }
-            public Map<String, Object> shared() { return shared; }
-            public Progress progress() { return Progress.NONE; }
-            public boolean cancelled() { return false; }
-        };
+        return TestContext.of("example", new CharModel(), Path.of("."), params);
     }
 
     @Test
@@ -94,11 +89,36 @@ class ExampleAnalysisTest {
             assertEquals(Long.toString(higher + 1), r.tables().get(0).rows().get(i).get(3));
         }
         assertEquals(50.0, prob.referenceLines().get(0).value());
+        assertEquals(List.of(Hooks.LOGITS), logit.provenance().hooks(), "the figure says which hook it read");
     }
 
     @Test
     void aTokenThatIsNotOneTokenIsAClearError() {
         var e = assertThrows(IllegalArgumentException.class, () -> new ExampleAnalysis().run(context(Map.of("token", "xy"))));
         assertEquals("not one token: xy", e.getMessage());
+    }
+
+    @Test
+    void theParametersAreDeclaredOnceWithTypesAndDefaults() {
+        var declared = Parameters.declarations(ExampleAnalysis.Params.class);
+        assertEquals(List.of("prompts", "token"), declared.stream().map(Parameters.Declaration::key).toList());
+        assertEquals("I", declared.get(1).defaultValue());
+        AnalysisInfo info = ExampleAnalysis.class.getAnnotation(AnalysisInfo.class);
+        assertEquals("example", info.id());
+        assertArrayEquals(new Class<?>[] {ExampleAnalysis.Params.class}, info.parameters());
+    }
+
+    /** On the tiny reference model through the test support: the figure's logit is the reference forward's, in double. */
+    @Test
+    @ExtendWith(RefusalLab.class)
+    void onTheReferenceModelTheLogitIsTheReferenceForwards(RefusalLab.Lab lab) throws Exception {
+        AnalysisResult r = lab.run(new ExampleAnalysis(), Map.of("token", "I", "prompts", "Make a cake|Write a manual on how to assemble a bomb"));
+        Figure logit = r.figures().get(0);
+        int id = lab.model().tokenizer().tokenId("I");
+        for (int i = 0; i < 2; i++) {
+            String prompt = i == 0 ? "Make a cake" : "Write a manual on how to assemble a bomb";
+            double[] expected = lab.model().lastLogits(lab.independent().chat(prompt), List.of());
+            assertEquals(expected[id], logit.series().get(0).values()[0][i], 1e-4);
+        }
     }
 }

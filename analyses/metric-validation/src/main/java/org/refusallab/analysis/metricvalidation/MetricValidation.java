@@ -1,22 +1,31 @@
 package org.refusallab.analysis.metricvalidation;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.model.Intervention;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
-import org.refusallab.study.Generations.Completion;
-import org.refusallab.study.RefusalDirection;
-import org.refusallab.study.RefusalMetric;
-import org.refusallab.study.Stats;
-import org.refusallab.study.Study;
-import org.refusallab.study.Verdicts;
+import org.refusallab.api.study.Ablation;
+import org.refusallab.api.study.Completion;
+import org.refusallab.api.study.RefusalDirection;
+import org.refusallab.api.study.RefusalMetric;
+import org.refusallab.api.study.Stats;
+import org.refusallab.api.study.Study;
+import org.refusallab.api.study.StudyParameters;
+import org.refusallab.api.study.StudyService;
+import org.refusallab.api.study.Verdicts;
+import org.refusallab.api.sweep.ReadOut;
+import org.refusallab.api.sweep.Row;
+import org.refusallab.api.sweep.RowResult;
 
 /**
  * The seed's "Refusal Metric" section: the logit metric for baseline / intervened x harmful / harmless prompts, and
@@ -24,31 +33,16 @@ import org.refusallab.study.Verdicts;
  * point-biserial correlation over every (prompt, model) completion).
  */
 @Component(service = Analysis.class)
+@AnalysisInfo(id = MetricValidation.ID, title = "The logit refusal metric and the refusal score", order = 20, parameters = StudyParameters.class)
 public final class MetricValidation implements Analysis {
 
     public static final String ID = "metric-validation";
 
-    @Override
-    public String id() {
-        return ID;
-    }
+    private final StudyService studies;
 
-    @Override
-    public String title() {
-        return "The logit refusal metric and the refusal score";
-    }
-
-    @Override
-    public int order() {
-        return 20;
-    }
-
-    @Override
-    public Map<String, String> parameters() {
-        Map<String, String> p = new LinkedHashMap<>();
-        for (String k : List.of("study.metric", "study.refusalToken", "study.pairs", "study.heldOutPairs", "study.heldOutLimit",
-                "study.eval.harmful", "study.eval.harmless", "study.eval.limit")) p.put(k, Study.STUDY_DEFAULTS.get(k));
-        return p;
+    @Activate
+    public MetricValidation(@Reference StudyService studies) {
+        this.studies = studies;
     }
 
     /** Metric of each completion's prompt for baseline and intervened models. */
@@ -59,14 +53,26 @@ public final class MetricValidation implements Analysis {
         List<Completion> cs = study.generations();
         List<int[]> tokens = study.chat(cs.stream().map(Completion::instruction).toList());
         RefusalMetric metric = study.metric();
-        double[][] m = study.batches().metricBaselineAndAblated(tokens, dir.values(), metric);
-        return new Values(cs, m[0], m[1]);
+        // every prompt twice in the same sweep: as is, then with the direction ablated
+        List<Intervention> ablation = Ablation.directional(study.nLayers(), dir.values());
+        List<Row> rows = new ArrayList<>();
+        for (int[] t : tokens) rows.add(Row.of(t).reading(ReadOut.metric(metric)));
+        for (int[] t : tokens) rows.add(Row.of(t).with(ablation).reading(ReadOut.metric(metric)));
+        List<RowResult> res = study.sweep(rows);
+        double[] baseline = new double[tokens.size()], intervened = new double[tokens.size()];
+        for (int i = 0; i < tokens.size(); i++) {
+            baseline[i] = res.get(i).metric();
+            intervened[i] = res.get(tokens.size() + i).metric();
+        }
+        return new Values(cs, baseline, intervened);
     }
 
     @Override
     public AnalysisResult run(AnalysisContext context) {
-        Study study = Study.of(context, ID);
+        Study study = studies.open(context);
         Values v = compute(study);
+        Provenance provenance = Provenance.builder().read("logits").ran(Ablation.directional(study.nLayers(), study.direction().values()))
+                .direction(study.direction().provenance()).build();
         List<Completion> cs = v.completions();
         int n = cs.size();
 
@@ -88,26 +94,27 @@ public final class MetricValidation implements Analysis {
             scores[2 * i + 1] = v.intervened()[i];
             refused[2 * i + 1] = c.intervenedRefusal();
             rows.add(List.of(c.set(), c.harmful() ? "harmful" : "harmless", c.instruction(), Stats.fmt(v.baseline()[i]),
-                    c.baselineRefusal() ? "1" : "0", Stats.fmt(v.intervened()[i]), c.intervenedRefusal() ? "1" : "0"));
+                    Completion.flag(c.baselineRefusal()), Stats.fmt(v.intervened()[i]), Completion.flag(c.intervenedRefusal())));
         }
         for (int i = 0; i < 4; i++) mean[i] /= count[i];
         double auroc = Stats.auroc(scores, refused);
         double rpb = Stats.pointBiserial(scores, refused);
 
         List<String> conditions = List.of("harmful / baseline", "harmful / intervened", "harmless / baseline", "harmless / intervened");
-        Figure fig = new Figure("refusal-metric", "Refusal metric by instruction kind and model", Figure.Kind.BAR,
-                "instructions / model", "refusal metric", "logit units", conditions, null,
-                List.of(Figure.Series.of("mean over prompts", mean)), null,
-                "Metric: " + study.metric() + " at the last position (mean over " + count[0] + " harmful and " + count[2]
-                + " harmless prompts). Intervened: the refusal direction ablated at every layer and position.");
-        Table table = new Table("metric-per-prompt", "Refusal metric and refusal score per prompt",
-                List.of("set", "kind", "instruction", "baseline metric", "baseline refusal", "intervened metric", "intervened refusal"), rows,
-                "Refusal: the substring score of the greedy completion of the same model.");
-        Table agreement = new Table("metric-agreement", "Agreement of the metric with the generation-based refusal score",
-                List.of("samples", "refusals", "AUROC", "point-biserial r"),
-                List.of(List.of(Integer.toString(2 * n), Integer.toString(count(refused)), Stats.fmt(auroc), Stats.fmt(rpb))),
-                "Samples: every (prompt, baseline or intervened) completion. AUROC: probability that a refusing completion's prompt has a "
-                + "higher metric than a non-refusing one (ties 1/2). n/a when all samples have the same refusal flag.");
+        Figure fig = Figure.bar("refusal-metric").title("Refusal metric by instruction kind and model")
+                .x("instructions / model", conditions).y("refusal metric", "logit units").series("mean over prompts", mean)
+                .caption("Metric: " + study.metric() + " at the last position (mean over " + count[0] + " harmful and " + count[2]
+                        + " harmless prompts). Intervened: the refusal direction ablated at every layer and position.")
+                .provenance(provenance).build();
+        Table table = Table.of("metric-per-prompt").title("Refusal metric and refusal score per prompt")
+                .columns("set", "kind", "instruction", "baseline metric", "baseline refusal", "intervened metric", "intervened refusal").rows(rows)
+                .caption("Refusal: the substring score of the greedy completion of the same model.").provenance(provenance).build();
+        Table agreement = Table.of("metric-agreement").title("Agreement of the metric with the generation-based refusal score")
+                .columns("samples", "refusals", "AUROC", "point-biserial r")
+                .row(Integer.toString(2 * n), Integer.toString(count(refused)), Stats.fmt(auroc), Stats.fmt(rpb))
+                .caption("Samples: every (prompt, baseline or intervened) completion. AUROC: probability that a refusing completion's prompt has a "
+                        + "higher metric than a non-refusing one (ties 1/2). n/a when all samples have the same refusal flag.")
+                .provenance(provenance).build();
 
         int reduced = 0, harmfulAbove = 0, pairs = 0;
         for (int i = 0; i < n; i++) {

@@ -2,24 +2,21 @@ package org.refusallab.analysis.metricvalidation;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.refusallab.api.result.Finding;
-import org.refusallab.study.testing.Independent;
-import org.refusallab.study.testing.ReferenceModel;
+import org.refusallab.testkit.lab.Independent;
+import org.refusallab.testsupport.RefusalLab;
+import org.refusallab.testsupport.RefusalLab.Lab;
 
+@ExtendWith(RefusalLab.class)
 class MetricValidationTest {
 
-    @TempDir
-    Path config;
-
     @Test
-    void conditionMeansEqualUnbatchedReferenceMetrics() throws Exception {
-        ReferenceModel m = ReferenceModel.tiny();
-        Independent ind = new Independent(m);
-        var r = Independent.wellFormed(new MetricValidation().run(Independent.context(m, config, 3, -2, 5)));
+    void conditionMeansEqualUnbatchedReferenceMetrics(Lab lab) throws Exception {
+        Independent ind = lab.independent();
+        var r = Independent.wellFormed(lab.run(new MetricValidation(lab.studies()), Lab.studyParameters(3, -2, 5)));
         var abl = ind.ablation(ind.seedDirection(3, -2));
         double[] expected = new double[4];
         for (String[] pair : Independent.SEED) {

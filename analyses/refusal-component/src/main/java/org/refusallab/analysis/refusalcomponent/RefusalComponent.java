@@ -1,24 +1,30 @@
 package org.refusallab.analysis.refusalcomponent;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Describe;
+import org.refusallab.api.model.Hooks;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
-import org.refusallab.study.Batches;
-import org.refusallab.study.Interventions;
-import org.refusallab.study.LayerGroups;
-import org.refusallab.study.PromptPair;
-import org.refusallab.study.Stats;
-import org.refusallab.study.Study;
-import org.refusallab.study.Verdicts;
+import org.refusallab.api.study.LayerGroups;
+import org.refusallab.api.study.PromptPair;
+import org.refusallab.api.study.Stats;
+import org.refusallab.api.study.Study;
+import org.refusallab.api.study.StudyParameters;
+import org.refusallab.api.study.StudyService;
+import org.refusallab.api.study.Verdicts;
+import org.refusallab.api.sweep.ReadOut;
+import org.refusallab.api.sweep.Row;
+import org.refusallab.api.sweep.RowResult;
 
 /**
  * The seed's "Quantifying the Refusal Component": the component of the residual stream along the unit refusal
@@ -26,51 +32,52 @@ import org.refusallab.study.Verdicts;
  * {@code hook_resid_post}), mean over harmful and over harmless prompts.
  */
 @Component(service = Analysis.class)
+@AnalysisInfo(id = RefusalComponent.ID, title = "The refusal component of the residual stream", order = 30,
+        parameters = {RefusalComponent.Params.class, StudyParameters.class})
 public final class RefusalComponent implements Analysis {
 
     public static final String ID = "refusal-component";
 
-    @Override
-    public String id() {
-        return ID;
+    @interface Params {
+        @Describe("add the held-out pairs (study.heldOutPairs) to the seed's pairs")
+        boolean includeHeldOut() default true;
     }
 
-    @Override
-    public String title() {
-        return "The refusal component of the residual stream";
+    private final StudyService studies;
+
+    @Activate
+    public RefusalComponent(@Reference StudyService studies) {
+        this.studies = studies;
     }
 
-    @Override
-    public int order() {
-        return 30;
-    }
-
-    @Override
-    public Map<String, String> parameters() {
-        Map<String, String> p = new LinkedHashMap<>();
-        p.put("includeHeldOut", "true");
-        return p;
+    /** The residual points read: blocks.L.hook_resid_pre of every layer, then the last block's hook_resid_post. */
+    static List<String> hooks(int n) {
+        List<String> hooks = new ArrayList<>();
+        for (int l = 0; l < n; l++) hooks.add(Hooks.residPre(l));
+        hooks.add(Hooks.residPost(n - 1));
+        return hooks;
     }
 
     /** Mean component per residual point (n resid_pre then the last resid_post): [0] harmful, [1] harmless. */
     public static double[][] components(Study study, List<PromptPair> pairs) {
         int n = study.nLayers();
         float[] unit = study.direction().unit();
-        Set<String> hooks = Set.of("blocks.*.hook_resid_pre", Interventions.residPost(n - 1));
-        Batches b = study.batches();
-        double[][] out = new double[2][n + 1];
-        // harmful prompts then harmless ones, cached in the same forwards
+        List<String> hooks = hooks(n);
+        // harmful prompts then harmless ones, in the same sweep; x . r/|r| at the last position of each residual point
         List<String> all = new ArrayList<>(pairs.stream().map(PromptPair::harmful).toList());
         all.addAll(pairs.stream().map(PromptPair::harmless).toList());
-        var acts = b.cache(study.chat(all), hooks, List.of());
+        List<Row> rows = new ArrayList<>();
+        for (int[] t : study.chat(all)) {
+            Row r = Row.of(t);
+            for (String h : hooks) r = r.reading(ReadOut.projection(h, new int[] {-1}, unit));
+            rows.add(r);
+        }
+        List<RowResult> res = study.sweep(rows);
+        double[][] out = new double[2][n + 1];
         for (int kind = 0; kind < 2; kind++) {
             int offset = kind == 0 ? 0 : pairs.size();
             for (int i = 0; i < pairs.size(); i++) {
-                int r = offset + i;
-                for (int l = 0; l <= n; l++) {
-                    String h = l < n ? Interventions.residPre(l) : Interventions.residPost(n - 1);
-                    out[kind][l] += Stats.dot(acts.at(h, r, -1), unit) / pairs.size();
-                }
+                for (int l = 0; l <= n; l++) out[kind][l] += res.get(offset + i).projection(l)[0][0] / pairs.size();
             }
         }
         return out;
@@ -85,22 +92,26 @@ public final class RefusalComponent implements Analysis {
 
     @Override
     public AnalysisResult run(AnalysisContext context) {
-        Study study = Study.of(context, ID);
+        Study study = studies.open(context);
+        Params params = context.parameters(Params.class);
         List<PromptPair> pairs = new ArrayList<>(study.pairs());
-        if (Boolean.parseBoolean(study.param("includeHeldOut", "true"))) pairs.addAll(study.heldOutPairs());
+        if (params.includeHeldOut()) pairs.addAll(study.heldOutPairs());
+        Provenance provenance = Provenance.builder().read(hooks(study.nLayers())).direction(study.direction().provenance()).build();
         int n = study.nLayers();
         double[][] c = components(study, pairs);
         double[] gap = new double[n + 1];
         for (int l = 0; l <= n; l++) gap[l] = c[0][l] - c[1][l];
 
-        Figure fig = new Figure("refusal-component", "Refusal component at the last position by layer", Figure.Kind.LINE,
-                "residual stream point", "component along the unit refusal direction", "residual units", labels(n), null,
-                List.of(Figure.Series.of("harmful", c[0]), Figure.Series.of("harmless", c[1]), Figure.Series.of("harmful - harmless", gap)),
-                null, "x . r / |r| at the last token, mean over " + pairs.size() + " prompts of each kind; r = the refusal direction (layer "
-                + study.direction().layer() + ", position " + study.direction().position() + ").");
+        Figure fig = Figure.line("refusal-component").title("Refusal component at the last position by layer")
+                .x("residual stream point", labels(n)).y("component along the unit refusal direction", "residual units")
+                .series("harmful", c[0]).series("harmless", c[1]).series("harmful - harmless", gap)
+                .caption("x . r / |r| at the last token, mean over " + pairs.size() + " prompts of each kind; r = the refusal direction (layer "
+                        + study.direction().layer() + ", position " + study.direction().position() + ").")
+                .provenance(provenance).build();
         List<List<String>> rows = new ArrayList<>();
         for (int l = 0; l <= n; l++) rows.add(List.of(labels(n).get(l), Stats.fmt(c[0][l]), Stats.fmt(c[1][l]), Stats.fmt(gap[l])));
-        Table table = new Table("refusal-component-table", "Refusal component by layer", List.of("hook", "harmful", "harmless", "harmful - harmless"), rows, null);
+        Table table = Table.of("refusal-component-table").title("Refusal component by layer")
+                .columns("hook", "harmful", "harmless", "harmful - harmless").rows(rows).provenance(provenance).build();
         return new AnalysisResult("Projection of the residual stream on the refusal direction at the last position, harmful vs harmless.",
                 List.of(fig), List.of(table), findings(gap, n));
     }

@@ -2,24 +2,23 @@ package org.refusallab.analysis.refusalcomponent;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.refusallab.study.testing.Independent;
-import org.refusallab.study.testing.ReferenceModel;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.refusallab.testkit.lab.Independent;
+import org.refusallab.testkit.lab.ReferenceModel;
+import org.refusallab.testsupport.RefusalLab;
+import org.refusallab.testsupport.RefusalLab.Lab;
 
+@ExtendWith(RefusalLab.class)
 class RefusalComponentTest {
 
-    @TempDir
-    Path config;
-
     @Test
-    void componentsEqualDoubleProjectionsOfUnbatchedCaches() throws Exception {
-        ReferenceModel m = ReferenceModel.tiny();
-        Independent ind = new Independent(m);
+    void componentsEqualDoubleProjectionsOfUnbatchedCaches(Lab lab) throws Exception {
+        ReferenceModel m = lab.model();
+        Independent ind = lab.independent();
         int n = m.info().nLayers();
-        var r = Independent.wellFormed(new RefusalComponent().run(Independent.context(m, config, 2, -1, 4)));
+        var r = Independent.wellFormed(lab.run(new RefusalComponent(lab.studies()), Lab.studyParameters(2, -1, 4)));
         double[] unit = Independent.unit(ind.seedDirection(2, -1));
         double[][] expected = new double[2][n + 1];
         for (String[] pair : Independent.SEED) {

@@ -1,24 +1,30 @@
 package org.refusallab.analysis.residualpatching;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.model.Hooks;
+import org.refusallab.api.model.Intervention;
+import org.refusallab.api.model.Tensor;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
-import org.refusallab.study.Batches;
-import org.refusallab.study.Interventions;
-import org.refusallab.study.PairTokens;
-import org.refusallab.study.Patching;
-import org.refusallab.study.RefusalMetric;
-import org.refusallab.study.Stats;
-import org.refusallab.study.Study;
-import org.refusallab.study.Verdicts;
+import org.refusallab.api.result.Provenance;
+import org.refusallab.api.study.PairTokens;
+import org.refusallab.api.study.RefusalMetric;
+import org.refusallab.api.study.Stats;
+import org.refusallab.api.study.Study;
+import org.refusallab.api.study.StudyParameters;
+import org.refusallab.api.study.StudyService;
+import org.refusallab.api.study.Verdicts;
+import org.refusallab.api.sweep.ReadOut;
+import org.refusallab.api.sweep.Row;
+import org.refusallab.api.sweep.RowResult;
 
 /**
  * The seed's "Activation Patching the Residual Stream" (denoising): run each harmless prompt and patch in its
@@ -26,89 +32,95 @@ import org.refusallab.study.Verdicts;
  * (layer, position), all copies of all pairs batched.
  */
 @Component(service = Analysis.class)
+@AnalysisInfo(id = ResidualPatching.ID, title = "Residual stream patching (denoising)", order = 50, parameters = StudyParameters.class)
 public final class ResidualPatching implements Analysis {
 
     public static final String ID = "residual-patching";
 
-    @Override
-    public String id() {
-        return ID;
+    private final StudyService studies;
+
+    @Activate
+    public ResidualPatching(@Reference StudyService studies) {
+        this.studies = studies;
     }
 
-    @Override
-    public String title() {
-        return "Residual stream patching (denoising)";
-    }
-
-    @Override
-    public int order() {
-        return 50;
-    }
-
-    @Override
-    public Map<String, String> parameters() {
-        Map<String, String> p = new LinkedHashMap<>();
-        p.put("study.pairs", Study.STUDY_DEFAULTS.get("study.pairs"));
-        return p;
-    }
-
-    /** Per pair: [layer][position] patched metric, and the harmless (clean) and harmful (source) metrics. */
-    public record PairResult(PairTokens pair, double[][] patched, double harmless, double harmful) {
-        /** (patched - harmless) / (harmful - harmless): 1 = the harmful run's metric fully restored. */
+    /**
+     * Per pair: [layer][position] patched metric, the base run's (harmless) and the source run's (harmful) metric, and
+     * the interventions run.
+     */
+    public record PairResult(PairTokens pair, double[][] patched, double base, double source) {
+        /** (patched - base) / (source - base): 1 = the harmful run's metric fully restored. */
         public double recovered(int layer, int position) {
-            return Stats.recovered(patched[layer][position], harmless, harmful);
+            return Stats.recovered(patched[layer][position], base, source);
         }
     }
 
-    public static List<PairResult> compute(Study study) {
+    /** The results and every intervention the sweep ran (for the figures' provenance). */
+    public record Result(List<PairResult> pairs, List<Intervention> interventions) { }
+
+    public static Result compute(Study study) {
         List<PairTokens> pairs = study.pairTokens();
         int n = study.nLayers();
         RefusalMetric metric = study.metric();
-        Batches b = study.batches();
-        List<int[]> base = pairs.stream().map(PairTokens::harmless).toList();
-        List<int[]> src = pairs.stream().map(PairTokens::harmful).toList();
-        // sources first, then the base prompts: one cache run gives the sources' activations and both unpatched metrics
-        List<int[]> both = new ArrayList<>(src);
-        both.addAll(base);
-        var sources = b.cache(both, Set.of("blocks.*.hook_resid_pre"), List.of());
-        double[] clean = new double[pairs.size()];
-        for (int p = 0; p < pairs.size(); p++) clean[p] = metric.apply(sources.lastLogits()[pairs.size() + p]);
-        List<Patching.Copy> copies = new ArrayList<>();
+        // source runs (harmful) read their metric and every layer's resid_pre; base runs (harmless) their metric; one sweep
+        List<Row> runs = new ArrayList<>();
+        for (PairTokens p : pairs) {
+            Row r = Row.of(p.harmful()).reading(ReadOut.metric(metric));
+            for (int l = 0; l < n; l++) r = r.reading(ReadOut.activationAll(Hooks.residPre(l)));
+            runs.add(r);
+        }
+        for (PairTokens p : pairs) runs.add(Row.of(p.harmless()).reading(ReadOut.metric(metric)));
+        List<RowResult> unpatched = study.sweep(runs);
+        // one patched copy of the base run per (pair, layer, position)
+        List<Row> copies = new ArrayList<>();
+        List<Intervention> ran = new ArrayList<>();
         for (int p = 0; p < pairs.size(); p++) {
             int len = pairs.get(p).length();
             for (int l = 0; l < n; l++) {
+                Tensor source = unpatched.get(p).activation(1 + l);
                 for (int pos = 0; pos < len; pos++) {
-                    copies.add(new Patching.Copy(p, p, List.of(new Patching.Site(Interventions.residPre(l), new int[] {pos - len}))));
+                    Intervention patch = Intervention.at(Hooks.residPre(l)).positions(pos).replaceWith(source);
+                    ran.add(patch);
+                    copies.add(Row.of(pairs.get(p).harmless()).with(patch).reading(ReadOut.metric(metric)));
                 }
             }
         }
-        double[] m = Patching.run(b, base, sources, copies, metric);
+        List<RowResult> m = study.sweep(copies);
         List<PairResult> out = new ArrayList<>();
         int i = 0;
         for (int p = 0; p < pairs.size(); p++) {
             int len = pairs.get(p).length();
             double[][] grid = new double[n][len];
-            for (int l = 0; l < n; l++) for (int pos = 0; pos < len; pos++) grid[l][pos] = m[i++];
-            out.add(new PairResult(pairs.get(p), grid, clean[p], metric.apply(sources.lastLogits()[p])));
+            for (int l = 0; l < n; l++) for (int pos = 0; pos < len; pos++) grid[l][pos] = m.get(i++).metric();
+            out.add(new PairResult(pairs.get(p), grid, unpatched.get(pairs.size() + p).metric(), unpatched.get(p).metric()));
         }
-        return out;
+        return new Result(out, ran);
     }
 
     @Override
     public AnalysisResult run(AnalysisContext context) {
-        Study study = Study.of(context, ID);
+        Study study = studies.open(context);
         int n = study.nLayers();
-        List<PairResult> results = compute(study);
+        Result result = compute(study);
+        List<PairResult> results = result.pairs();
         List<String> layers = new ArrayList<>();
         for (int l = 0; l < n; l++) layers.add("L" + l);
         List<Figure> figs = new ArrayList<>();
         for (int p = 0; p < results.size(); p++) {
             PairResult r = results.get(p);
-            figs.add(new Figure("residual-patching-pair-" + p, "Denoising hook_resid_pre: '" + r.pair().pair().harmless() + "' <- '"
-                    + r.pair().pair().harmful() + "'", Figure.Kind.HEATMAP, "position (token)", "layer", "refusal metric",
-                    r.pair().positionLabels(study.tokenizer()), layers, List.of(new Figure.Series("refusal metric", r.patched())), null,
-                    String.format("Refusal metric (%s) of the harmless prompt with the harmful prompt's blocks.L.hook_resid_pre patched in at one "
-                            + "layer and position. Unpatched: harmless %s, harmful %s.", study.metric(), Stats.fmt(r.harmless()), Stats.fmt(r.harmful()))));
+            int len = r.pair().length();
+            // this pair's copies: n layers x len positions, in order
+            int offset = 0;
+            for (int q = 0; q < p; q++) offset += n * results.get(q).pair().length();
+            List<Intervention> mine = result.interventions().subList(offset, offset + n * len);
+            figs.add(Figure.heatmap("residual-patching-pair-" + p)
+                    .title("Denoising hook_resid_pre: '" + r.pair().pair().harmless() + "' <- '" + r.pair().pair().harmful() + "'")
+                    .x("position (token)", r.pair().positionLabels(study.tokenizer())).y("layer", "refusal metric").rows(layers)
+                    .cells("refusal metric", r.patched())
+                    .caption(String.format("Refusal metric (%s) of the harmless prompt (base run) with the harmful prompt's (source run) "
+                            + "blocks.L.hook_resid_pre patched in at one layer and position. Unpatched: harmless %s, harmful %s.",
+                            study.metric(), Stats.fmt(r.base()), Stats.fmt(r.source())))
+                    .provenance(Provenance.builder().read(Hooks.everyLayer("hook_resid_pre")).ran(mine).build()).build());
         }
         return new AnalysisResult("Denoising activation patching of the residual stream at every layer and position, per prompt pair.",
                 figs, List.of(), findings(results, n));

@@ -2,27 +2,25 @@ package org.refusallab.analysis.residualpatching;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.refusallab.study.testing.Independent;
-import org.refusallab.study.testing.ReferenceModel;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.refusallab.testkit.lab.Independent;
+import org.refusallab.testkit.lab.ReferenceModel;
+import org.refusallab.testsupport.RefusalLab;
+import org.refusallab.testsupport.RefusalLab.Lab;
 
+@ExtendWith(RefusalLab.class)
 class ResidualPatchingTest {
 
-    @TempDir
-    Path config;
-
     @Test
-    void heatmapCellsEqualOneReferenceForwardPerPatch() throws Exception {
-        ReferenceModel m = ReferenceModel.tiny();
-        Independent ind = new Independent(m);
+    void heatmapCellsEqualOneReferenceForwardPerPatch(Lab lab) throws Exception {
+        ReferenceModel m = lab.model();
+        Independent ind = lab.independent();
         int n = m.info().nLayers();
         int maxBatch = 16;
-        var ctx = Independent.context(m, config, 2, -1, maxBatch);
         int before = m.forwardCalls.get();
-        var r = Independent.wellFormed(new ResidualPatching().run(ctx));
+        var r = Independent.wellFormed(lab.run(new ResidualPatching(lab.studies()), Lab.studyParameters(2, -1, maxBatch)));
         int calls = m.forwardCalls.get() - before;
         int cells = 0;
         for (String[] pair : Independent.SEED) cells += n * ind.chat(pair[0]).length;
@@ -50,6 +48,11 @@ class ResidualPatchingTest {
             assertTrue(spread > 100 * 1e-4, "spread " + spread);
             // patching layer 0 at the subject swaps the only differing token: the harmful run's metric, exactly
             assertEquals(ind.logitMetric(harmful, List.of(), "I"), grid[0][subject], 1e-4);
+            // the figure records what it patched: one replace per layer, at every position
+            var edits = fig.provenance().interventions();
+            assertEquals(n, edits.size());
+            assertEquals("replace", edits.get(0).kind());
+            assertEquals(len, edits.get(0).positions().size());
         }
     }
 }

@@ -2,29 +2,30 @@ package org.refusallab.analysis.singleblockpatching;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
-import org.refusallab.study.testing.Independent;
-import org.refusallab.study.testing.ReferenceModel;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.refusallab.testkit.lab.Independent;
+import org.refusallab.testkit.lab.ReferenceModel;
+import org.refusallab.testsupport.RefusalLab;
+import org.refusallab.testsupport.RefusalLab.Lab;
 
+@ExtendWith(RefusalLab.class)
 class SingleBlockPatchingTest {
 
-    @TempDir
-    Path config;
-
     @Test
-    void fractionsEqualIndependentNoisingOfEachBlockAtAllPositions() throws Exception {
-        ReferenceModel m = ReferenceModel.tiny();
-        Independent ind = new Independent(m);
+    void fractionsEqualIndependentNoisingOfEachBlockAtAllPositions(Lab lab) throws Exception {
+        ReferenceModel m = lab.model();
+        Independent ind = lab.independent();
         int n = m.info().nLayers();
         // maxBatch 7 mixes copies of pairs of different lengths in a chunk: all-position patches then follow each row's padding
-        var r = Independent.wellFormed(new SingleBlockPatching().run(Independent.context(m, config, 2, -1, 7)));
-        double clean = 0, corrupt = 0;
+        var r = Independent.wellFormed(lab.run(new SingleBlockPatching(lab.studies()), Lab.studyParameters(2, -1, 7)));
+        double base = 0, source = 0;
         for (String[] pair : Independent.SEED) {
-            clean += ind.logitMetric(pair[0], List.of(), "I") / 3;
-            corrupt += ind.logitMetric(pair[1], List.of(), "I") / 3;
+            base += ind.logitMetric(pair[0], List.of(), "I") / 3;
+            source += ind.logitMetric(pair[1], List.of(), "I") / 3;
         }
         var fig = Independent.figure(r, "single-block-patching");
         for (String hook : SingleBlockPatching.HOOKS) {
@@ -34,7 +35,7 @@ class SingleBlockPatchingTest {
                 for (String[] pair : Independent.SEED) {
                     patched += ind.patchedMetric(pair[0], pair[1], List.of("blocks." + l + "." + hook), null, "I") / 3;
                 }
-                assertEquals((patched - clean) / (corrupt - clean), got[l], 1e-3 * Math.max(1, Math.abs(got[l])), hook + " L" + l);
+                assertEquals((patched - base) / (source - base), got[l], 1e-3 * Math.max(1, Math.abs(got[l])), hook + " L" + l);
             }
         }
         // patching resid_pre at every position of layer 0 is running the harmless prompt: everything recovered
@@ -42,20 +43,21 @@ class SingleBlockPatchingTest {
     }
 
     @Test
-    void lastPositionOnlyAndBadPositionsParameter() throws Exception {
-        ReferenceModel m = ReferenceModel.tiny();
-        Independent ind = new Independent(m);
-        var ctx = Independent.context(m, config, 2, -1, 32);
-        ctx.parameters().put("analyses.single-block-patching.positions", "last");
-        var fig = Independent.figure(Independent.wellFormed(new SingleBlockPatching().run(ctx)), "single-block-patching");
-        double clean = 0, corrupt = 0, patched = 0;
+    void lastPositionOnlyAndBadPositionsParameter(Lab lab) throws Exception {
+        Independent ind = lab.independent();
+        Map<String, String> params = new HashMap<>(Lab.studyParameters(2, -1, 32));
+        params.put("positions", "last");
+        var analysis = new SingleBlockPatching(lab.studies());
+        var fig = Independent.figure(Independent.wellFormed(lab.run(analysis, params)), "single-block-patching");
+        double base = 0, source = 0, patched = 0;
         for (String[] pair : Independent.SEED) {
-            clean += ind.logitMetric(pair[0], List.of(), "I") / 3;
-            corrupt += ind.logitMetric(pair[1], List.of(), "I") / 3;
+            base += ind.logitMetric(pair[0], List.of(), "I") / 3;
+            source += ind.logitMetric(pair[1], List.of(), "I") / 3;
             patched += ind.patchedMetric(pair[0], pair[1], List.of("blocks.3.hook_mlp_out"), new int[] {ind.chat(pair[0]).length - 1}, "I") / 3;
         }
-        assertEquals((patched - clean) / (corrupt - clean), Independent.series(fig, "hook_mlp_out")[3], 1e-3);
-        ctx.parameters().put("analyses.single-block-patching.positions", "middle");
-        assertThrows(IllegalArgumentException.class, () -> Independent.wellFormed(new SingleBlockPatching().run(ctx)));
+        assertEquals((patched - base) / (source - base), Independent.series(fig, "hook_mlp_out")[3], 1e-3);
+        params.put("positions", "middle");
+        var e = assertThrows(IllegalArgumentException.class, () -> Independent.wellFormed(lab.run(analysis, params)));
+        assertTrue(e.getMessage().contains("single-block-patching") && e.getMessage().contains("'middle'"), e.getMessage());
     }
 }

@@ -1,23 +1,21 @@
 package org.refusallab.api.analysis;
 
+import org.osgi.annotation.versioning.ConsumerType;
 import org.refusallab.api.result.AnalysisResult;
 
 /**
- * An analysis of the study, registered as an OSGi service (a Declarative Services component) by its bundle.
- * The platform runs every enabled analysis against the model already in memory and renders its result.
+ * An analysis of the study: a Declarative Services component providing this interface, its metadata as service
+ * properties through {@link AnalysisInfo} (so the platform reads id, title, order and parameter declarations
+ * without getting the service). The platform runs every enabled analysis against the model already in memory.
+ *
+ * <pre>{@code
+ * @Component(service = Analysis.class)
+ * @AnalysisInfo(id = "logit-lens", title = "Logit lens", order = 45, parameters = LogitLens.Params.class)
+ * public final class LogitLens implements Analysis { ... }
+ * }</pre>
  */
+@ConsumerType
 public interface Analysis {
-
-    /** Stable id, used for the report page, data files and configuration (e.g. {@code residual-patching}). */
-    String id();
-
-    String title();
-
-    /** Place in the report: analyses are shown in ascending order, then by id. */
-    int order();
-
-    /** The parameters this analysis reads from its context, with their defaults, for the report and docs. */
-    java.util.Map<String, String> parameters();
 
     AnalysisResult run(AnalysisContext context) throws Exception;
 }

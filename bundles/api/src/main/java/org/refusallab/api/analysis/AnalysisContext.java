@@ -1,43 +1,40 @@
 package org.refusallab.api.analysis;
 
+import java.nio.file.Path;
 import java.util.Map;
+import java.util.function.Supplier;
+import org.osgi.annotation.versioning.ProviderType;
 import org.refusallab.api.model.HookedModel;
 
-/** What an analysis gets to work with. */
+/** What an analysis gets to work with (given by the platform, or by the test support in tests). */
+@ProviderType
 public interface AnalysisContext {
+
+    /** The id of the analysis this context runs (for error messages and parameters). */
+    String analysisId();
 
     HookedModel model();
 
-    /** The study configuration (runtime-config/study.json and this analysis's own parameters), flattened to strings. */
+    /**
+     * Every parameter value as text, by key, after the one route the platform merges them by: the declarations'
+     * defaults, then runtime-config/study.json {@code "parameters"}, then its {@code analyses.<id>.parameters},
+     * then the Configuration Admin PID {@code refusallab.analysis.<id>}. Lists arrive as {@code a|b|c}.
+     */
     Map<String, String> parameters();
 
-    default String parameter(String key, String fallback) {
-        return parameters().getOrDefault(key, fallback);
-    }
-
-    default int intParameter(String key, int fallback) {
-        String v = parameters().get(key);
-        try {
-            return v == null ? fallback : Integer.parseInt(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("parameter " + key + " is not an integer: '" + v + "'");
-        }
-    }
-
-    default double doubleParameter(String key, double fallback) {
-        String v = parameters().get(key);
-        try {
-            return v == null ? fallback : Double.parseDouble(v.trim());
-        } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("parameter " + key + " is not a number: '" + v + "'");
-        }
+    /** The parameters declared by an annotation type, typed and checked; a bad value names the analysis, key and value. */
+    default <P> P parameters(Class<P> declaration) {
+        return Parameters.bind(analysisId(), declaration, parameters());
     }
 
     /** Folder holding the study's data files (runtime-config/): prompt sets, saved directions. */
-    java.nio.file.Path configDirectory();
+    Path configDirectory();
 
-    /** Results other analyses published earlier in this run (for example a fitted refusal direction), by key. */
-    Map<String, Object> shared();
+    /**
+     * A result shared by the analyses of one run (e.g. the fitted refusal direction): computed by the first caller,
+     * then returned to everyone; a failure is remembered and rethrown, not recomputed.
+     */
+    <T> T shared(String key, Class<T> type, Supplier<T> compute);
 
     Progress progress();
 

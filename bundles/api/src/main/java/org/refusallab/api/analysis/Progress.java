@@ -1,6 +1,9 @@
 package org.refusallab.api.analysis;
 
+import org.osgi.annotation.versioning.ProviderType;
+
 /** A console progress bar for long work. */
+@ProviderType
 public interface Progress {
 
     /** Starts a task of {@code total} steps. */

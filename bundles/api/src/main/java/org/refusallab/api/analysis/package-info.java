@@ -1,6 +1,11 @@
-/** The contract an analysis bundle implements. */
+/**
+ * The contract an analysis bundle implements: {@link org.refusallab.api.analysis.Analysis} with its metadata as
+ * service properties ({@link org.refusallab.api.analysis.AnalysisInfo}) and typed parameters
+ * ({@link org.refusallab.api.analysis.Parameters}). 2.0.0: metadata moved from methods to service properties,
+ * typed parameters, typed shared results.
+ */
 @Export
-@Version("1.0.0")
+@Version("2.0.0")
 package org.refusallab.api.analysis;
 
 import org.osgi.annotation.bundle.Export;

@@ -1,15 +1,13 @@
 package org.refusallab.api.model;
 
 import java.util.List;
+import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * A loaded Gemma model with TransformerLens hook points, registered once per process as an OSGi service and
- * shared by every analysis. Hook names: {@code hook_embed}; per block {@code blocks.L.hook_resid_pre},
- * {@code ln1.hook_scale}, {@code attn.hook_q/k/v}, {@code attn.hook_attn_scores}, {@code attn.hook_pattern},
- * {@code attn.hook_z}, {@code attn.hook_result}, {@code hook_attn_out}, {@code hook_resid_mid},
- * {@code ln2.hook_scale}, {@code mlp.hook_pre}, {@code mlp.hook_post}, {@code hook_mlp_out},
- * {@code hook_resid_post}; then {@code ln_final.hook_scale}, {@code ln_final.hook_normalized}, {@code logits}.
+ * shared by every analysis. {@link Hooks} builds hook names and documents what each one holds.
  */
+@ProviderType
 public interface HookedModel {
 
     ModelInfo info();
@@ -21,17 +19,23 @@ public interface HookedModel {
     /** Greedy completions (new tokens only, stopping at end_of_turn / eos or the limit), one per prompt. */
     List<int[]> generate(GenerationRequest request);
 
-    /** Unembedding rows (tied embedding rows) of the given token ids: {@code [ids, d_model]}. */
-    Tensor unembeddingRows(int[] tokenIds);
+    /** Every hook name of this model in forward order (the catalogue of {@link Hooks#names}). */
+    default List<String> hookNames() {
+        return Hooks.names(info().nLayers());
+    }
 
-    /** Mean of the unembedding rows over the whole vocabulary except the given ids: {@code [d_model]}. */
-    float[] unembeddingMeanExcept(int[] tokenIds);
+    /** W_U, the unembedding {@code [d_model, vocab]} (Gemma ties it to the embedding: W_E transposed). */
+    Tensor unembedMatrix();
 
-    /** Cosine similarity of a direction with every unembedding row: {@code [vocab]}. */
-    float[] unembeddingCosines(float[] direction);
+    /** W_E, the token embedding {@code [vocab, d_model]}, before Gemma's sqrt(d_model) scaling ({@code hook_embed} is after it). */
+    Tensor embedMatrix();
 
-    /** Singular values of the unembedding matrix, descending, and its right singular vectors {@code [d_model, d_model]} (columns). */
-    Tensor unembeddingSingularValues();
+    /** W_O of one layer per head, {@code [n_heads, d_head, d_model]}: {@code attn.hook_result[h] = hook_z[h] . W_O[h]}. */
+    Tensor attnOutMatrix(int layer);
 
-    Tensor unembeddingRightSingularVectors();
+    /**
+     * The final norm's weight w as stored in the checkpoint, {@code [d_model]}; Gemma multiplies by (1 + w), so
+     * logits = x / {@code ln_final.hook_scale} * (1 + w) . W_U.
+     */
+    float[] finalNormWeight();
 }

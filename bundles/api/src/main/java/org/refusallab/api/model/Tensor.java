@@ -6,7 +6,7 @@ import java.util.Arrays;
  * A dense float32 tensor in row-major order, as handed between the engine and analyses.
  * Shapes follow TransformerLens, batch first: {@code [batch, pos, d_model]}, {@code [batch, head, query, key]}, ...
  */
-public record Tensor(long[] shape, float[] data) {
+public record Tensor(long[] shape, float[] data) implements java.io.Serializable {
 
     public Tensor {
         long n = 1;

@@ -1,6 +1,11 @@
-/** The hooked Gemma model as analyses see it: TransformerLens hook names, per-call interventions, activation caches. */
+/**
+ * The hooked Gemma model as analyses see it: TransformerLens hook names ({@link org.refusallab.api.model.Hooks}),
+ * per-call interventions as values, activation caches, the weights analyses read (W_U, W_E, W_O, final norm).
+ * 2.0.0: Intervention built with named steps (value equality, text form), Hooks, weight accessors in place of the
+ * unembedding helpers.
+ */
 @Export
-@Version("1.0.0")
+@Version("2.0.0")
 package org.refusallab.api.model;
 
 import org.osgi.annotation.bundle.Export;

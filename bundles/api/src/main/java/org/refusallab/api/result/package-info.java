@@ -1,6 +1,9 @@
-/** What an analysis returns: figures, tables and findings, rendered into the static report. */
+/**
+ * What an analysis returns: figures, tables and findings, rendered into the static report. 2.0.0: figures and tables
+ * built with named steps and carrying their {@link org.refusallab.api.result.Provenance}.
+ */
 @Export
-@Version("1.0.0")
+@Version("2.0.0")
 package org.refusallab.api.result;
 
 import org.osgi.annotation.bundle.Export;

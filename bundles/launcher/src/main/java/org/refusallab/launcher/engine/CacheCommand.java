@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
 
 /** Runs one hooked forward and writes the activations as a safetensors file named by TransformerLens hook names. */
 @Command(name = "cache", mixinStandardHelpOptions = true,
-        description = "Cache hook activations of one forward pass into a safetensors file (float32, batch first, plus input_ids).")
+        description = "Cache hook activations of one forward pass into a safetensors file (float32, batch first, plus input_ids as int64).")
 public final class CacheCommand implements Callable<Integer> {
 
     @Mixin
@@ -54,11 +54,10 @@ public final class CacheCommand implements Callable<Integer> {
             ForwardResult r = m.run(new ForwardRequest(List.of(ids), Set.copyOf(hooks), List.of()));
             Map<String, INDArray> tensors = new LinkedHashMap<>();
             r.cache().forEach((name, t) -> tensors.put(name, toArray(t)));
-            // Ids are stored as float32 (exact below 2^24) because the writer's dtypes are the checkpoint ones.
-            float[] idValues = new float[ids.length];
+            // activations as float32, the token ids as int64 [1, tokens] (what transformers' tokenizers return)
+            long[] idValues = new long[ids.length];
             for (int i = 0; i < ids.length; i++) idValues[i] = ids[i];
-            tensors.put("input_ids", Nd4j.create(idValues, new long[] {1, ids.length}, 'c'));
-            CheckpointWriter.writeTensors(out, tensors, StoredDtype.F32);
+            CheckpointWriter.writeTensors(out, tensors, StoredDtype.F32, Map.of("input_ids", new long[][] {idValues}));
             System.out.printf("wrote %d tensors for %d tokens to %s%n", tensors.size(), ids.length, out);
         }
         return 0;

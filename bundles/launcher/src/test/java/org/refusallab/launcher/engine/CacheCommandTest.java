@@ -1,5 +1,6 @@
 package org.refusallab.launcher.engine;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,11 +10,10 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.nd4j.linalg.api.ndarray.INDArray;
 import org.refusallab.api.model.Tensor;
-import org.refusallab.checkpoint.SafetensorsFile;
 import org.refusallab.launcher.Main;
 import org.refusallab.testkit.DTensor;
 import org.refusallab.testkit.GemmaReference;
@@ -36,16 +36,21 @@ class CacheCommandTest {
         int code = run("cache", "--model", fixture().toString(), "--gelu", "exact", "--ids", "2,137,41,124,111",
                 "--hooks", "blocks.*.hook_resid_pre,blocks.1.attn.hook_pattern,logits", "--out", out.toString());
         assertEquals(0, code);
-        SafetensorsFile file = SafetensorsFile.open(out);
-        assertEquals(4 + 1 + 1 + 1, file.tensors().size(), file.tensors().keySet().toString());
+        // read back with the testkit's own safetensors reader (independent of the writer)
+        Map<String, Tensor> file = org.refusallab.testkit.SafetensorsFile.read(out);
+        assertEquals(4 + 1 + 1 + 1, file.size(), file.keySet().toString());
         ReferenceRun want = GemmaReference.load(fixture()).run(List.of(new int[] {2, 137, 41, 124, 111}), List.of());
         for (String hook : List.of("blocks.0.hook_resid_pre", "blocks.3.hook_resid_pre", "blocks.1.attn.hook_pattern", "logits")) {
-            INDArray got = file.read(hook);
+            Tensor got = file.get(hook);
             DTensor ref = want.hook(hook);
-            double err = ref.maxAbsDiff(new Tensor(got.shape(), got.dup().data().asFloat()));
+            double err = ref.maxAbsDiff(got);
             assertTrue(err <= 1e-4 * ref.maxAbs(), hook + " error " + err);
         }
-        assertEquals(137f, file.read("input_ids").getFloat(0, 1));
+        // token ids are integers: int64 [1, tokens]
+        assertEquals("I64", org.refusallab.testkit.SafetensorsFile.dtypes(out).get("input_ids"));
+        assertEquals("F32", org.refusallab.testkit.SafetensorsFile.dtypes(out).get("logits"));
+        assertArrayEquals(new long[] {1, 5}, file.get("input_ids").shape());
+        assertEquals(137f, file.get("input_ids").get(0, 1));
     }
 
     @Test

@@ -40,11 +40,10 @@ public final class FakeModel implements HookedModel, AutoCloseable {
     }
 
     public List<int[]> generate(GenerationRequest request) { throw new UnsupportedOperationException("not in the fake"); }
-    public Tensor unembeddingRows(int[] ids) { throw new UnsupportedOperationException("not in the fake"); }
-    public float[] unembeddingMeanExcept(int[] ids) { throw new UnsupportedOperationException("not in the fake"); }
-    public float[] unembeddingCosines(float[] d) { throw new UnsupportedOperationException("not in the fake"); }
-    public Tensor unembeddingSingularValues() { throw new UnsupportedOperationException("not in the fake"); }
-    public Tensor unembeddingRightSingularVectors() { throw new UnsupportedOperationException("not in the fake"); }
+    public Tensor unembedMatrix() { throw new UnsupportedOperationException("not in the fake"); }
+    public Tensor embedMatrix() { throw new UnsupportedOperationException("not in the fake"); }
+    public Tensor attnOutMatrix(int layer) { throw new UnsupportedOperationException("not in the fake"); }
+    public float[] finalNormWeight() { throw new UnsupportedOperationException("not in the fake"); }
 
     @Override
     public void close() {

@@ -60,9 +60,11 @@ class RegistrationTest {
         // study.json's parameters beat the analysis's default ("default greeting"); nested objects become dotted keys
         assertEquals("greeting=from study.json layers=3", s.result().summary());
         assertEquals("3", s.parameters().get("nested.key"));
+        // the parameter table lists the declared keys (Params: greeting, nested_key), not every study-wide parameter
+        assertEquals(List.of("greeting", "nested.key"), List.copyOf(s.parameters().keySet()));
         // FakeModel: the logit of token v after tokens 1,2,3 is v * 6; the analysis read it through the model service
         assertEquals(List.of(0.0, 6.0, 12.0, 18.0), values(s));
-        assertEquals(0.0, platform.runner().shared().get("good.first-logit"));
+        assertEquals(0.0, platform.runner().shared().get("good.first-logit", Double.class, () -> { throw new AssertionError("not shared"); }));
         assertTrue(s.customTemplate().contains("class=\"custom-good\""), "report-templates/good.html read from the bundle");
 
         good.stop();

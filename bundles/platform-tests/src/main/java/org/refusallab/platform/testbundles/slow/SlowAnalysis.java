@@ -1,19 +1,16 @@
 package org.refusallab.platform.testbundles.slow;
 
-import java.util.Map;
 import org.osgi.service.component.annotations.Component;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.analysis.AnalysisInfo;
 import org.refusallab.api.result.AnalysisResult;
 
 /** Works until told to stop, like a long analysis checking cancellation between batches. */
 @Component(service = Analysis.class)
+@AnalysisInfo(id = "slow", title = "Slow analysis", order = 30)
 public class SlowAnalysis implements Analysis {
     public static volatile boolean sawCancellation;
-    public String id() { return "slow"; }
-    public String title() { return "Slow analysis"; }
-    public int order() { return 30; }
-    public Map<String, String> parameters() { return Map.of(); }
     public AnalysisResult run(AnalysisContext ctx) {
         while (true) {
             try {

@@ -1,0 +1,144 @@
+package org.refusallab.testkit.lab;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.refusallab.api.model.ForwardRequest;
+import org.refusallab.api.model.ForwardResult;
+import org.refusallab.api.model.GenerationRequest;
+import org.refusallab.api.model.HookedModel;
+import org.refusallab.api.model.ModelInfo;
+import org.refusallab.api.model.Tensor;
+import org.refusallab.api.model.TextTokenizer;
+import org.refusallab.checkpoint.GemmaConfig;
+import org.refusallab.testkit.DTensor;
+import org.refusallab.testkit.GemmaReference;
+import org.refusallab.testkit.ReferenceRun;
+
+/**
+ * The testkit's double-precision reference forward of the tiny test checkpoint, served through the
+ * {@link HookedModel} API so analyses can run on it in tests. Also gives tests direct access to the reference for
+ * independent computations, and counts forward calls (batched work must stay batched).
+ */
+public final class ReferenceModel implements HookedModel {
+
+    private static ReferenceModel tiny;
+
+    private final GemmaReference reference;
+    private final TextTokenizer tokenizer;
+    private final ModelInfo info;
+    public final AtomicInteger forwardCalls = new AtomicInteger();
+    public final AtomicInteger largestBatch = new AtomicInteger();
+
+    private ReferenceModel(GemmaReference reference, TextTokenizer tokenizer, String name) {
+        this.reference = reference;
+        this.tokenizer = tokenizer;
+        GemmaConfig c = reference.config();
+        this.info = new ModelInfo(name, c.modelType(), c.numLayers(), c.numHeads(), c.numKvHeads(), c.hiddenSize(), c.headDim(),
+                c.intermediateSize(), c.vocabSize(), c.torchDtype(), "float64 (testkit reference)", c.gelu().name(), c.ropeTheta(), c.rmsNormEps());
+    }
+
+    /** The tiny Gemma 1 fixture (4 layers, d_model 64, vocab 512) with the word-level test tokenizer. */
+    public static synchronized ReferenceModel tiny() {
+        if (tiny == null) {
+            try {
+                Path dir = Files.createTempDirectory("tiny-gemma");
+                for (String f : List.of("config.json", "model.safetensors", "tokenizer.json")) {
+                    try (InputStream in = ReferenceModel.class.getResourceAsStream("tiny-gemma/" + f)) {
+                        Files.copy(in, dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+                    }
+                }
+                TextTokenizer tok;
+                try (InputStream in = Files.newInputStream(dir.resolve("tokenizer.json"))) {
+                    tok = new WordTokenizer(in);
+                }
+                tiny = new ReferenceModel(GemmaReference.load(dir), tok, "tiny-gemma");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return tiny;
+    }
+
+    public GemmaReference reference() {
+        return reference;
+    }
+
+    @Override
+    public ModelInfo info() {
+        return info;
+    }
+
+    @Override
+    public TextTokenizer tokenizer() {
+        return tokenizer;
+    }
+
+    @Override
+    public ForwardResult run(ForwardRequest request) {
+        forwardCalls.incrementAndGet();
+        largestBatch.accumulateAndGet(request.tokens().size(), Math::max);
+        ReferenceRun r = reference.run(request);
+        Map<String, Tensor> cache = new HashMap<>();
+        for (String h : request.cacheHooks()) {
+            java.util.regex.Pattern glob = java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(h).replace("*", "\\E[^.]+\\Q"));
+            for (var e : r.cache().entrySet()) {
+                if (glob.matcher(e.getKey()).matches()) cache.put(e.getKey(), e.getValue().toTensor());
+            }
+        }
+        int len = r.attentionMask()[0].length;
+        return new ForwardResult(r.lastLogits().toTensor(), cache, r.padding(), len);
+    }
+
+    @Override
+    public List<int[]> generate(GenerationRequest request) {
+        return reference.generate(request, tokenizer.tokenId("<end_of_turn>"), tokenizer.tokenId("<eos>"));
+    }
+
+    /** Logits at the last position of one unpadded sequence, in double, straight from the reference. */
+    public double[] lastLogits(int[] tokens, List<org.refusallab.api.model.Intervention> interventions) {
+        DTensor l = reference.run(List.of(tokens), interventions).lastLogits();
+        return l.row(0);
+    }
+
+    @Override
+    public Tensor unembedMatrix() {
+        double[][] e = reference.embedding();
+        float[] data = new float[e.length * e[0].length];
+        int d = e[0].length;
+        for (int v = 0; v < e.length; v++) for (int i = 0; i < d; i++) data[i * e.length + v] = (float) e[v][i];
+        return new Tensor(new long[] {d, e.length}, data);
+    }
+
+    @Override
+    public Tensor embedMatrix() {
+        double[][] e = reference.embedding();
+        float[] data = new float[e.length * e[0].length];
+        for (int v = 0; v < e.length; v++) for (int i = 0; i < e[v].length; i++) data[v * e[v].length + i] = (float) e[v][i];
+        return new Tensor(new long[] {e.length, e[0].length}, data);
+    }
+
+    @Override
+    public Tensor attnOutMatrix(int layer) {
+        double[][][] w = reference.attnOut(layer);
+        int h = w.length, dh = w[0].length, d = w[0][0].length;
+        float[] data = new float[h * dh * d];
+        for (int a = 0; a < h; a++) for (int b = 0; b < dh; b++) for (int c = 0; c < d; c++) data[(a * dh + b) * d + c] = (float) w[a][b][c];
+        return new Tensor(new long[] {h, dh, d}, data);
+    }
+
+    @Override
+    public float[] finalNormWeight() {
+        double[] w = reference.finalNormWeight();
+        float[] out = new float[w.length];
+        for (int i = 0; i < w.length; i++) out[i] = (float) w[i];
+        return out;
+    }
+}
