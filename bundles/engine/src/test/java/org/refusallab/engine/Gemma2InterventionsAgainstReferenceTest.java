@@ -66,7 +66,7 @@ class Gemma2InterventionsAgainstReferenceTest {
     static List<Intervention> ablation(float[] dir) {
         List<Intervention> ivs = new ArrayList<>();
         for (int l = 0; l < 4; l++) {
-            for (String h : List.of("hook_resid_pre", "hook_attn_out", "hook_mlp_out")) ivs.add(Intervention.projectOut("blocks." + l + "." + h, dir, null, null));
+            for (String h : List.of("hook_resid_pre", "hook_attn_out", "hook_mlp_out")) ivs.add(Intervention.at("blocks." + l + "." + h).projectOut(dir));
         }
         return ivs;
     }
@@ -75,24 +75,24 @@ class Gemma2InterventionsAgainstReferenceTest {
         float[] dir = randomDirection(1, 64);
         return Stream.of(
                 Arguments.of("project out at every resid_pre, attn_out, mlp_out (directional ablation)", ablation(dir)),
-                Arguments.of("clamp resid_pre of layer 2 at the last position", List.of(Intervention.clamp("blocks.2.hook_resid_pre", dir, 3.5f, null, new int[] {9}))),
-                Arguments.of("add to resid_pre of layer 1 for rows 0 and 2", List.of(Intervention.add("blocks.1.hook_resid_pre", dir, 2f, new int[] {0, 2}, null))),
-                Arguments.of("zero mlp_out of layer 0 at two positions", List.of(Intervention.zero("blocks.0.hook_mlp_out", null, new int[] {5, 8}, null))),
+                Arguments.of("clamp resid_pre of layer 2 at the last position", List.of(Intervention.at("blocks.2.hook_resid_pre").positions(9).clamp(dir, 3.5f))),
+                Arguments.of("add to resid_pre of layer 1 for rows 0 and 2", List.of(Intervention.at("blocks.1.hook_resid_pre").rows(0, 2).add(dir, 2f))),
+                Arguments.of("zero mlp_out of layer 0 at two positions", List.of(Intervention.at("blocks.0.hook_mlp_out").positions(5, 8).zero())),
                 Arguments.of("replace resid_pre of layer 2 at one position from another run, crossing rows",
-                        List.of(Intervention.replace("blocks.2.hook_resid_pre", sourceFor("blocks.2.hook_resid_pre"), new int[] {0, 1}, new int[] {2, 0}, new int[] {7}, null))),
+                        List.of(Intervention.at("blocks.2.hook_resid_pre").rows(0, 1).positions(7).replaceWith(sourceFor("blocks.2.hook_resid_pre")).fromRows(2, 0))),
                 Arguments.of("replace one head of attn.hook_result (local layer 2, head 2)",
-                        List.of(Intervention.replace("blocks.2.attn.hook_result", sourceFor("blocks.2.attn.hook_result"), null, null, new int[] {9}, new int[] {2}))),
-                Arguments.of("zero heads 0 and 3 of attn.hook_z in layer 1", List.of(Intervention.zero("blocks.1.attn.hook_z", null, null, new int[] {0, 3}))),
+                        List.of(Intervention.at("blocks.2.attn.hook_result").positions(9).heads(2).replaceWith(sourceFor("blocks.2.attn.hook_result")))),
+                Arguments.of("zero heads 0 and 3 of attn.hook_z in layer 1", List.of(Intervention.at("blocks.1.attn.hook_z").heads(0, 3).zero())),
                 Arguments.of("replace the pattern of head 1 at two query positions of a local layer",
-                        List.of(Intervention.replace("blocks.0.attn.hook_pattern", sourceFor("blocks.0.attn.hook_pattern"), new int[] {0}, null, new int[] {4, 9}, new int[] {1}))),
+                        List.of(Intervention.at("blocks.0.attn.hook_pattern").rows(0).positions(4, 9).heads(1).replaceWith(sourceFor("blocks.0.attn.hook_pattern")))),
                 Arguments.of("add to the scores of a local layer (after soft-cap and mask)",
-                        List.of(Intervention.add("blocks.2.attn.hook_attn_scores", randomDirection(3, 10), 1.5f, null, new int[] {9}))),
-                Arguments.of("scale the post-attention norm: edit ln1_post.hook_scale", List.of(Intervention.add("blocks.1.ln1_post.hook_scale", new float[] {1f}, 0.7f, null, null))),
+                        List.of(Intervention.at("blocks.2.attn.hook_attn_scores").positions(9).add(randomDirection(3, 10), 1.5f))),
+                Arguments.of("scale the post-attention norm: edit ln1_post.hook_scale", List.of(Intervention.at("blocks.1.ln1_post.hook_scale").add(new float[] {1f}, 0.7f))),
                 Arguments.of("zero attn.hook_v, edit mlp.hook_post and ln2_post.hook_scale, clamp resid_mid, composed",
-                        List.of(Intervention.zero("blocks.0.attn.hook_v", new int[] {1}, null, null),
-                                Intervention.add("blocks.2.mlp.hook_post", randomDirection(2, 128), 0.5f, null, new int[] {9}),
-                                Intervention.add("blocks.3.ln2_post.hook_scale", new float[] {1f}, 0.3f, null, new int[] {8, 9}),
-                                Intervention.clamp("blocks.3.hook_resid_mid", dir, -1f, null, null))));
+                        List.of(Intervention.at("blocks.0.attn.hook_v").rows(1).zero(),
+                                Intervention.at("blocks.2.mlp.hook_post").positions(9).add(randomDirection(2, 128), 0.5f),
+                                Intervention.at("blocks.3.ln2_post.hook_scale").positions(8, 9).add(new float[] {1f}, 0.3f),
+                                Intervention.at("blocks.3.hook_resid_mid").clamp(dir, -1f))));
     }
 
     @ParameterizedTest(name = "{0}")
@@ -101,7 +101,7 @@ class Gemma2InterventionsAgainstReferenceTest {
         ForwardRequest request = new ForwardRequest(TOKENS, WATCH, ivs);
         ForwardResult got = model.run(request);
         ReferenceRun want = reference.run(request);
-        ReferenceRun clean = reference.run(TOKENS, List.of());
+        ReferenceRun base = reference.run(TOKENS, List.of());
         Map<String, Double> errors = want.relativeErrors(got.cache());
         assertEquals(got.cache().size(), errors.size(), "every cached hook compared");
         assertTrue(errors.size() >= 4 * 4 + 5, "hooks compared: " + errors.keySet());
@@ -111,17 +111,17 @@ class Gemma2InterventionsAgainstReferenceTest {
         assertTrue(wantLast.maxAbsDiff(got.lastLogits()) < 1e-4 * scale, name + ": last logits");
         System.out.printf("tiny-gemma2 intervention '%s': worst hook error %.2e of its max, last logits %.2e%n", name,
                 errors.values().stream().mapToDouble(Double::doubleValue).max().orElse(0), wantLast.maxAbsDiff(got.lastLogits()) / scale);
-        assertTrue(clean.lastLogits().maxAbsDiff(got.lastLogits()) > 1e-3 * scale, name + ": intervention had no effect on the logits");
+        assertTrue(base.lastLogits().maxAbsDiff(got.lastLogits()) > 1e-3 * scale, name + ": intervention had no effect on the logits");
     }
 
     /** On Gemma 2 the heads' results sum to the attention output before ln1_post: a patched head moves hook_attn_out through that norm. */
     @Test
     void patchingOneHeadResultChangesAttnOutThroughThePostAttentionNorm() {
         Tensor src = sourceFor("blocks.1.attn.hook_result");
-        ForwardResult clean = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.attn.hook_result"), List.of()));
+        ForwardResult base = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.attn.hook_result"), List.of()));
         ForwardResult patched = model.run(new ForwardRequest(TOKENS, Set.of("blocks.1.hook_attn_out", "blocks.1.ln1_post.hook_scale"),
-                List.of(Intervention.replace("blocks.1.attn.hook_result", src, null, null, null, new int[] {3}))));
-        Tensor res = clean.hook("blocks.1.attn.hook_result"), after = patched.hook("blocks.1.hook_attn_out");
+                List.of(Intervention.at("blocks.1.attn.hook_result").heads(3).replaceWith(src))));
+        Tensor res = base.hook("blocks.1.attn.hook_result"), after = patched.hook("blocks.1.hook_attn_out");
         float[] w = model.weights().get("model.layers.1.post_attention_layernorm.weight").toFloatVector();
         int r = 0, p = 9;
         double[] raw = new double[64];
