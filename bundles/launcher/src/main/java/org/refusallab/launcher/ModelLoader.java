@@ -17,6 +17,11 @@ public final class ModelLoader {
         if (!Files.exists(modelDir.resolve("config.json"))) {
             throw new IllegalArgumentException("model directory " + modelDir + " has no config.json");
         }
+        // checked here, before anything runs: without it every analysis would fail and replace a good report
+        Path tokenizer = modelDir.resolve("tokenizer.json");
+        if (!Files.isRegularFile(tokenizer) || !Files.isReadable(tokenizer)) {
+            throw new IllegalArgumentException("model directory " + modelDir + " has no readable tokenizer.json");
+        }
         if (gelu != null && !gelu.equals("exact") && !gelu.equals("tanh")) {
             throw new IllegalArgumentException("--gelu must be exact or tanh, got '" + gelu + "'");
         }

@@ -93,6 +93,8 @@ public final class AnalysisRunner implements AutoCloseable {
     private final Map<String, Long> ranServiceIds = new ConcurrentHashMap<>();
     private volatile List<String> problems = List.of();
     private final AnalysisThreads threads = new AnalysisThreads();
+    /** Analysis services whose component failed to activate, by service id, with the reason. */
+    private final Map<Long, String> failedComponents = new ConcurrentHashMap<>();
     /** Abandoned analysis threads are stopped again when their bundle leaves (its code is gone). */
     private final org.osgi.framework.BundleListener bundleGone = e -> {
         if (e.getType() == org.osgi.framework.BundleEvent.UNINSTALLED || e.getType() == org.osgi.framework.BundleEvent.UPDATED
@@ -174,13 +176,20 @@ public final class AnalysisRunner implements AutoCloseable {
             Set<ServiceReference<Analysis>> known = tracked == null ? Set.of() : Set.of(tracked);
             for (ServiceReference<Analysis> ref : context.getServiceReferences(Analysis.class, null)) {
                 if (known.contains(ref) || ref.getBundle() == null) continue;
+                Long sid = (Long) ref.getProperty(Constants.SERVICE_ID);
+                String before = failedComponents.get(sid);
+                if (before != null) { // asked once per service: each attempt has SCR log the whole stack trace again
+                    out.add(before);
+                    continue;
+                }
                 Analysis a = context.getService(ref);
                 if (a != null) {
                     context.ungetService(ref); // came up meanwhile: the tracker will have it next time
                     continue;
                 }
                 String why = BundleProblems.componentFailure(context, ref);
-                LOG.warn(why);
+                LOG.info(why); // at INFO: run prints its problems as warnings, watch when they appear
+                failedComponents.put(sid, why);
                 out.add(why);
             }
         } catch (InvalidSyntaxException | IllegalStateException e) {

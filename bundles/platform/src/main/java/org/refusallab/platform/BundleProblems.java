@@ -86,8 +86,15 @@ public final class BundleProblems {
     }
 
     private static String scrFailure(BundleContext context, Bundle b, Object componentName) {
-        ServiceReference<?> scrRef = context.getServiceReference(SCR);
-        if (scrRef == null) return null;
+        ServiceReference<?> scrRef;
+        try {
+            // getAll: from the launcher's class path the system bundle cannot see SCR's API package, which a plain lookup requires
+            ServiceReference<?>[] refs = context.getAllServiceReferences(SCR, null);
+            if (refs == null) return null;
+            scrRef = refs[0];
+        } catch (org.osgi.framework.InvalidSyntaxException e) {
+            return null;
+        }
         Object scr = context.getService(scrRef);
         try {
             Class<?> api = null;
