@@ -279,6 +279,23 @@ public final class FrameworkHost implements AutoCloseable {
         return missing;
     }
 
+    /**
+     * fileinstall does not see a deploy folder that was removed and created again: restart it, so it scans the folder
+     * afresh (called by watch when the folder comes back).
+     */
+    public void restartFileinstall() {
+        for (Bundle b : context().getBundles()) {
+            if (!"org.apache.felix.fileinstall".equals(b.getSymbolicName())) continue;
+            try {
+                b.stop(Bundle.STOP_TRANSIENT);
+                b.start(Bundle.START_TRANSIENT);
+                LOG.info("deploy folder {} is back: fileinstall restarted", deployDir);
+            } catch (BundleException e) {
+                problems.add("could not restart fileinstall after the deploy folder came back: " + e.getMessage());
+            }
+        }
+    }
+
     public BundleContext context() {
         return framework.getBundleContext();
     }

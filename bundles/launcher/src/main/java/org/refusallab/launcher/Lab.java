@@ -205,8 +205,12 @@ public final class Lab implements AutoCloseable {
         // failed bundles (corrupt jars, unresolvable or failing bundles, a removed deploy folder) and abandoned analyses
         // come and go without any analysis re-running: say so on the console and republish when they change
         List<String> shown = new ArrayList<>(problems());
+        boolean[] deployMissing = {!Files.isDirectory(host.deployDir())};
         monitor.scheduleWithFixedDelay(() -> {
             try {
+                boolean missing = !Files.isDirectory(host.deployDir());
+                if (deployMissing[0] && !missing) host.restartFileinstall();
+                deployMissing[0] = missing;
                 List<String> now = problems();
                 if (now.equals(shown)) return;
                 for (String p : now) if (!shown.contains(p)) System.out.println("watch: " + p);

@@ -39,11 +39,13 @@ final class StudySetup {
         return files;
     }
 
+    /** A parameter value that is a data file path: no spaces, no list separator, a known extension. */
+    private static final java.util.regex.Pattern DATA_FILE = java.util.regex.Pattern.compile("[^\\s|]+\\.(jsonl|json|txt)");
+
     private static void collect(String prefix, Map<String, String> params, Path configDir, Map<String, Path> into) {
         for (var e : params.entrySet()) {
             String v = e.getValue() == null ? "" : e.getValue().trim();
-            if (v.isEmpty() || v.contains("|") || !(v.endsWith(".jsonl") || v.endsWith(".json") || v.endsWith(".txt"))) continue;
-            into.put(prefix + e.getKey(), configDir.resolve(v).normalize());
+            if (DATA_FILE.matcher(v).matches()) into.put(prefix + e.getKey(), configDir.resolve(v).normalize());
         }
     }
 
