@@ -112,6 +112,7 @@ public final class Lab implements AutoCloseable {
         boolean owns = false;
         long t0 = System.nanoTime();
         if (model == null) {
+            ModelLoader.requireTokenizer(s.modelDir());
             model = ModelLoader.load(s.modelDir(), s.gelu());
             owns = true;
         }

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * "run" with every kind of misbehaving bundle in the deploy folder at once: random bytes named .jar, a bundle whose
  * imports cannot resolve, one whose activator throws, an analysis component that throws, an analysis calling
- * System.exit(3) and one looping forever (timeoutSeconds 1). The platform starts without a 30 s stall, the good
+ * System.exit(3), one looping forever and one deadlocking (timeoutSeconds 1 each). The platform starts without a 30 s stall, the good
  * analysis publishes, each failure is named on the console and in the report's summary, the exit code is 1, and the
  * previous run and the user's file next to the report are byte-for-byte intact.
  */
@@ -41,7 +41,7 @@ class RunFaultsTest {
     static String err;
 
     static final String STUDY = """
-            {"name": "run faults", "analyses": {"spin": {"parameters": {"timeoutSeconds": 1}}}}
+            {"name": "run faults", "analyses": {"spin": {"parameters": {"timeoutSeconds": 1}}, "deadlock": {"parameters": {"timeoutSeconds": 1}}}}
             """;
 
     @BeforeAll
@@ -50,7 +50,7 @@ class RunFaultsTest {
         byte[] random = new byte[4096];
         new Random(13).nextBytes(random);
         Files.write(deploy.resolve("corrupt.jar"), random);
-        for (String name : List.of("unresolvable", "activator-throws", "component-throws", "exit", "spin")) {
+        for (String name : List.of("unresolvable", "activator-throws", "component-throws", "exit", "spin", "deadlock")) {
             Files.copy(TestBundles.jar(name), deploy.resolve(name + ".jar"));
         }
         long t0 = System.nanoTime();
@@ -81,7 +81,7 @@ class RunFaultsTest {
 
     @Test
     void startsWithoutWaitingForBundlesThatCanNeverStart() {
-        System.out.printf("lab started in %d ms with 6 broken bundles in the deploy folder%n", startMs);
+        System.out.printf("lab started in %d ms with 7 broken bundles in the deploy folder%n", startMs);
         assertTrue(startMs < 15_000, "start took " + startMs + " ms (the old 30 s stall)");
         assertFalse(lab.problems().stream().anyMatch(p -> p.contains("not loaded after")), lab.problems().toString());
     }
@@ -107,6 +107,17 @@ class RunFaultsTest {
                 "timed out after 1 s (limit: parameter timeoutSeconds); it ignored interruption and was stopped by force (Thread.stop)")), out);
         assertFalse(Thread.getAllStackTraces().keySet().stream().anyMatch(t -> t.getName().startsWith("analysis-spin-") && t.isAlive()),
                 "no thread keeps burning a core");
+    }
+
+    @Test
+    void aDeadlockedAnalysisIsAbandonedAndShownAsStillRunningInTheShellAndTheReport() throws Exception {
+        assertTrue(out.lines().anyMatch(l -> l.matches("FAILED\\s+deadlock\\s+.*") && l.endsWith("it could not be stopped and was abandoned:"
+                + " it still runs in the background (see the report's problems and lab:list) and the next analysis ran at once")), out);
+        String list = new LabCommands(lab, site).list();
+        assertTrue(list.lines().anyMatch(l -> l.matches("\\s+deadlock\\s+RUNNING\\s+abandoned at .* \\(timed out after 1 s\\); thread analysis-deadlock-\\d+ BLOCKED")), list);
+        String index = Digests.page(site, "index.html");
+        assertTrue(index.contains("analysis deadlock (test.deadlock, bundle ") && index.contains("is still running in the background (thread analysis-deadlock-"), index);
+        assertTrue(err.contains("refusal-lab: warning: analysis deadlock (test.deadlock, bundle "), err);
     }
 
     @Test

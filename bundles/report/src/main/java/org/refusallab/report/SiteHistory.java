@@ -88,11 +88,18 @@ public final class SiteHistory {
     record StoredRun(String schema, String run, Provenance provenance, List<Stored> sections) { }
 
     private final SitePublisher publisher;
+    private final int keepRuns;
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     public SiteHistory(SitePublisher publisher) {
+        this(publisher, KEEP_RUNS);
+    }
+
+    /** @param keepRuns how many runs to keep (the newest) */
+    public SiteHistory(SitePublisher publisher, int keepRuns) {
         this.publisher = publisher;
+        this.keepRuns = keepRuns;
     }
 
     /**
@@ -196,7 +203,7 @@ public final class SiteHistory {
             throw e;
         }
         writeIndex(out, shown.summary().title());
-        prune(runs);
+        prune(runs, keepRuns);
         LOG.info("report published to {} (run {})", out, runId);
         return new Published(runs.resolve(runId), shown);
     }
@@ -273,9 +280,9 @@ public final class SiteHistory {
         Files.move(tmp, out.resolve("index.html"), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
-    private static void prune(Path runs) throws IOException {
+    private static void prune(Path runs, int keep) throws IOException {
         List<String> ids = runIds(runs);
-        for (int i = 0; i < ids.size() - KEEP_RUNS; i++) SitePublisher.deleteTree(runs.resolve(ids.get(i)));
+        for (int i = 0; i < ids.size() - keep; i++) SitePublisher.deleteTree(runs.resolve(ids.get(i)));
     }
 
     /** A report of an earlier version (a site at the top of the folder): moved, not deleted, into runs/&lt;time&gt;-legacy. */

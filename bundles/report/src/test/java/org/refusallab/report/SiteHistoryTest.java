@@ -67,6 +67,28 @@ class SiteHistoryTest {
     }
 
     @Test
+    void everyFigureKindSurvivesTheRoundTripThroughSectionsJson() throws Exception {
+        Path site = dir.resolve("site");
+        Section all = SampleReports.allKinds(); // line, bar, heatmap with NaN cells, histogram, scatter, a table with markup
+        history.publish(report(all), site, SAME, STALE);
+        Section failedNow = Section.failed(all.id(), all.title(), all.order(), all.bundle(), all.bundleVersion(), "boom", Duration.ZERO, Map.of());
+        SiteHistory.Published p = history.publish(report(failedNow), site, SAME, STALE);
+        Section carried = p.shown().sections().get(0);
+        assertEquals(all.result().summary(), carried.result().summary());
+        assertEquals(all.result().tables(), carried.result().tables());
+        assertEquals(all.result().findings(), carried.result().findings());
+        assertEquals(all.result().figures().size(), carried.result().figures().size());
+        for (int i = 0; i < all.result().figures().size(); i++) {
+            var a = all.result().figures().get(i);
+            var b = carried.result().figures().get(i);
+            assertEquals(a.id() + a.kind() + a.xLabels() + a.yLabels() + a.referenceLines(), b.id() + b.kind() + b.xLabels() + b.yLabels() + b.referenceLines());
+            for (int k = 0; k < a.series().size(); k++) {
+                assertTrue(java.util.Arrays.deepEquals(a.series().get(k).values(), b.series().get(k).values()), a.id());
+            }
+        }
+    }
+
+    @Test
     void nothingIsCarriedFromAnotherCheckpointConfigurationOrAnalysisVersion() throws Exception {
         Path site = dir.resolve("site");
         history.publish(report(ok("a", "1.0.0", "good numbers"), ok("b", "1.0.0", "b")), site, SAME, STALE);
@@ -115,12 +137,15 @@ class SiteHistoryTest {
     }
 
     @Test
-    void theRunsBeyondTheNewestFiftyArePruned() throws Exception {
+    void theRunsBeyondTheNewestNArePruned() throws Exception {
         Path site = dir.resolve("site");
-        Path first = history.publish(report(ok("a", "1.0.0", "x")), site, SAME, STALE).run();
-        for (int i = 0; i < SiteHistory.KEEP_RUNS; i++) history.publish(report(ok("a", "1.0.0", "x" + i)), site, SAME, STALE);
+        SiteHistory keepThree = new SiteHistory(new SitePublisher(), 3); // the default keeps 50
+        Path first = keepThree.publish(report(ok("a", "1.0.0", "x")), site, SAME, STALE).run();
+        Path second = keepThree.publish(report(ok("a", "1.0.0", "y")), site, SAME, STALE).run();
+        for (int i = 0; i < 2; i++) keepThree.publish(report(ok("a", "1.0.0", "x" + i)), site, SAME, STALE);
         assertFalse(Files.exists(first));
-        assertEquals(SiteHistory.KEEP_RUNS, SiteHistory.runIds(site.resolve("runs")).size());
+        assertTrue(Files.exists(second));
+        assertEquals(3, SiteHistory.runIds(site.resolve("runs")).size());
     }
 
     @Test
