@@ -18,7 +18,8 @@ import org.osgi.framework.ServiceReference;
  * resolver's reason), its activator throws, or its analysis component fails to activate (SCR's recorded failure).
  *
  * <p>The reason for a bundle that is installed but not active is found by starting it once per bundle revision (the
- * exception's message is the framework's own explanation); that is what fileinstall does at every scan anyway.
+ * exception's message is the framework's own explanation; fileinstall tries the same at every scan). A revision that
+ * started once and was stopped later (by hand, in the shell) is left alone.
  */
 public final class BundleProblems {
 
@@ -38,10 +39,11 @@ public final class BundleProblems {
         if (b.getHeaders().get(Constants.FRAGMENT_HOST) != null) return null;
         String key = b.getBundleId() + "@" + b.getLastModified();
         String cached = known.get(key);
-        if (cached != null) return cached;
+        if (cached != null) return cached.isEmpty() ? null : cached; // "": started once; stopped since on purpose (lab shell)
         boolean wasInstalled = b.getState() == Bundle.INSTALLED;
         try {
             b.start();
+            known.put(key, "");
             return null; // it starts now (e.g. a missing dependency arrived)
         } catch (BundleException | IllegalStateException | SecurityException e) {
             String why = "bundle " + b.getSymbolicName() + " " + b.getVersion() + " (" + b.getLocation() + ") "
