@@ -282,7 +282,7 @@ public final class Lab implements AutoCloseable {
         List<Report.Dataset> datasets = new ArrayList<>();
         List<String> problems = new ArrayList<>(problems());
         st.put("default time limit", defaultTimeout.toSeconds() + " s per analysis" + (host.property(FrameworkHost.TIMEOUT, null) == null
-                ? " (fitted to the model: 2 min + 1.5 s per million parameters)" : " (" + FrameworkHost.TIMEOUT + ")"));
+                ? " (fitted to the model: 5 min + 1.5 s per million parameters)" : " (" + FrameworkHost.TIMEOUT + ")"));
         for (var e : study.datasets().entrySet()) {
             Path f = settings.configDir().resolve(e.getValue());
             String detail;

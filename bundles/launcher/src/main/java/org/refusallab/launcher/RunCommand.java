@@ -62,9 +62,10 @@ public class RunCommand implements Callable<Integer> {
             out.printf("%-7s %-28s %6.1f s  %s%n", s.status(), s.id(), s.took() == null ? 0.0 : s.took().toMillis() / 1000.0,
                     (s.failed() ? s.errorLine() : "") + (c != null && c.stale() ? " [report shows its result from run " + c.fromRun() + ", marked stale]" : ""));
         }
-        published.shown().carried().forEach((id, c) -> {
-            if (!c.stale()) out.printf("%-7s %-28s %8s  %s%n", "KEPT", id, "", "not run: its section from run " + c.fromRun() + " is kept");
-        });
+        for (Section s : published.shown().sections()) { // in report order
+            Report.Carried c = published.shown().carried().get(s.id());
+            if (c != null && !c.stale()) out.printf("%-7s %-28s %8s  %s%n", "KEPT", s.id(), "", "not run: its section from run " + c.fromRun() + " is kept");
+        }
         lab.problems().forEach(p -> err.println("refusal-lab: warning: " + p));
         out.println("report: " + site.resolve("index.html"));
         out.flush();

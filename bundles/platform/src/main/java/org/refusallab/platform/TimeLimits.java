@@ -4,14 +4,15 @@ import java.time.Duration;
 import org.refusallab.api.model.ModelInfo;
 
 /**
- * The default time limit of one analysis, fitted to the model: 2 minutes plus 1.5 s per million parameters. That is
- * 2 min for toy-gemma (0.43 M parameters; its slowest analysis takes a few seconds on 2 cores) and 65 min for
- * gemma-2b (2.5 G parameters), where a patching sweep on a CPU takes tens of minutes. {@code --timeout},
+ * The default time limit of one analysis, fitted to the model: 5 minutes plus 1.5 s per million parameters. That is
+ * 5 min for toy-gemma (0.43 M parameters; its slowest analysis, generations, took 58 s on 2 cores shared with a
+ * load of 10, a few seconds otherwise) and 68 min for gemma-2b (2.5 G parameters), where a patching sweep on a CPU
+ * takes tens of minutes. {@code --timeout},
  * {@code refusallab.analysis.timeoutSeconds} in framework.properties or the parameter {@code timeoutSeconds} override it.
  */
 public final class TimeLimits {
 
-    static final Duration BASE = Duration.ofMinutes(2);
+    static final Duration BASE = Duration.ofMinutes(5);
     static final double SECONDS_PER_MILLION_PARAMETERS = 1.5;
 
     private TimeLimits() { }
