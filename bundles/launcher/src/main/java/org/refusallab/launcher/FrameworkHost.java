@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.nio.file.PathMatcher;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Hashtable;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,10 +23,12 @@ import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
+import org.osgi.framework.hooks.weaving.WeavingHook;
 import org.osgi.framework.launch.Framework;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.util.tracker.ServiceTracker;
+import org.refusallab.platform.exitguard.ExitGuardWeaver;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -60,11 +63,13 @@ public final class FrameworkHost implements AutoCloseable {
     private final Map<String, String> properties;
     private final Path deployDir;
     private final List<String> problems = new ArrayList<>();
+    private final DeployProblems deployProblems;
 
     private FrameworkHost(Framework framework, Map<String, String> properties, Path deployDir) {
         this.framework = framework;
         this.properties = properties;
         this.deployDir = deployDir;
+        this.deployProblems = new DeployProblems(framework.getBundleContext(), deployDir);
     }
 
     public static FrameworkHost start(Options o) throws IOException, BundleException {
@@ -79,6 +84,8 @@ public final class FrameworkHost implements AutoCloseable {
         fw.init();
         fw.start();
         FrameworkHost host = new FrameworkHost(fw, props, deploy);
+        // before any bundle loads a class: System.exit and friends in analysis bundles fail the analysis instead
+        fw.getBundleContext().registerService(WeavingHook.class, new ExitGuardWeaver(), new Hashtable<>(Map.of("name", "refusal-lab exit guard")));
         try {
             List<String> infra = new ArrayList<>(INFRASTRUCTURE);
             if (o.fileinstall()) infra.add("org.apache.felix.fileinstall");
@@ -200,10 +207,8 @@ public final class FrameworkHost implements AutoCloseable {
         try {
             b.start();
         } catch (BundleException e) {
-            // one broken bundle must not stop the others: it shows up in the report's problems
-            String msg = "bundle " + b.getSymbolicName() + " " + b.getVersion() + " did not start: " + e.getMessage();
-            problems.add(msg);
-            LOG.error(msg);
+            // one broken bundle must not stop the others: DeployProblems names it (with the reason) in the report
+            LOG.warn("bundle {} {} did not start: {}", b.getSymbolicName(), b.getVersion(), e.getMessage());
         }
     }
 
@@ -232,8 +237,14 @@ public final class FrameworkHost implements AutoCloseable {
         }
     }
 
+    /**
+     * Deploy files fileinstall has not handled yet: bundle jars with no bundle installed from them, configuration files
+     * not yet in Configuration Admin. A jar that is not a bundle, or a bundle that does not resolve or start, is not
+     * pending: it will never become active, and {@link DeployProblems} reports it (no waiting for the timeout).
+     */
     private List<String> pendingDeployments(ConfigurationAdmin cm) throws IOException {
         List<String> missing = new ArrayList<>();
+        if (!Files.isDirectory(deployDir)) return missing;
         List<Path> files;
         try (Stream<Path> s = Files.list(deployDir)) {
             files = s.filter(p -> !p.getFileName().toString().startsWith(".")).toList();
@@ -241,11 +252,14 @@ public final class FrameworkHost implements AutoCloseable {
         for (Path f : files) {
             String name = f.getFileName().toString();
             if (name.endsWith(".jar")) {
-                boolean active = false;
+                if (DeployProblems.notABundle(f) != null) continue;
+                boolean installed = false;
                 for (Bundle b : context().getBundles()) {
-                    if (b.getLocation().endsWith("/" + name) && (b.getState() == Bundle.ACTIVE || b.getHeaders().get(Constants.FRAGMENT_HOST) != null)) active = true;
+                    if (!b.getLocation().endsWith("/" + name)) continue;
+                    installed = true;
+                    deployProblems.probe(b); // starts it if fileinstall has not yet; a failure is recorded with its reason
                 }
-                if (!active) missing.add(name);
+                if (!installed) missing.add(name);
             } else if (name.endsWith(".cfg") || name.endsWith(".config")) {
                 boolean loaded = false;
                 try {
@@ -265,6 +279,23 @@ public final class FrameworkHost implements AutoCloseable {
         return missing;
     }
 
+    /**
+     * fileinstall does not see a deploy folder that was removed and created again: restart it, so it scans the folder
+     * afresh (called by watch when the folder comes back).
+     */
+    public void restartFileinstall() {
+        for (Bundle b : context().getBundles()) {
+            if (!"org.apache.felix.fileinstall".equals(b.getSymbolicName())) continue;
+            try {
+                b.stop(Bundle.STOP_TRANSIENT);
+                b.start(Bundle.START_TRANSIENT);
+                LOG.info("deploy folder {} is back: fileinstall restarted", deployDir);
+            } catch (BundleException e) {
+                problems.add("could not restart fileinstall after the deploy folder came back: " + e.getMessage());
+            }
+        }
+    }
+
     public BundleContext context() {
         return framework.getBundleContext();
     }
@@ -281,9 +312,14 @@ public final class FrameworkHost implements AutoCloseable {
         return properties.getOrDefault(key, fallback);
     }
 
-    /** Bundles that would not start, globs that matched nothing, deploy files not loaded: for the report summary. */
+    /**
+     * Globs that matched nothing, deploy files not loaded in time, and the failed bundles as they are now (corrupt or
+     * non-bundle jars in the deploy folder, bundles that do not resolve or start, with the reason): for the summary.
+     */
     public List<String> problems() {
-        return List.copyOf(problems);
+        List<String> all = new ArrayList<>(problems);
+        all.addAll(deployProblems.current());
+        return all;
     }
 
     @Override

@@ -27,10 +27,13 @@ import org.osgi.framework.ServiceRegistration;
 import org.refusallab.api.model.HookedModel;
 import org.refusallab.api.model.ModelInfo;
 import org.refusallab.platform.AnalysisRunner;
+import org.refusallab.platform.AnalysisThreads;
 import org.refusallab.platform.AnalysisWatcher;
 import org.refusallab.platform.Section;
 import org.refusallab.platform.StudyConfig;
+import org.refusallab.platform.TimeLimits;
 import org.refusallab.report.Report;
+import org.refusallab.report.SiteHistory;
 import org.refusallab.report.SitePublisher;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -61,7 +64,15 @@ public final class Lab implements AutoCloseable {
     private final boolean ownsModel;
     private final Duration modelLoad;
     private final AnalysisRunner runner;
-    private final SitePublisher publisher = new SitePublisher();
+    private final SiteHistory history = new SiteHistory(new SitePublisher());
+    private final SiteHistory.Provenance provenance;
+    private final Duration defaultTimeout;
+    private volatile boolean keepStale = true;
+    private final ScheduledExecutorService monitor = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "lab-problem-monitor");
+        t.setDaemon(true);
+        return t;
+    });
     private final ServiceRegistration<HookedModel> modelRegistration;
     private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "lab-runner");
@@ -74,8 +85,10 @@ public final class Lab implements AutoCloseable {
     private final Object publishLock = new Object();
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
-    private Lab(Settings s, Instant started, StudyConfig study, FrameworkHost host, HookedModel model, boolean ownsModel, Duration modelLoad) {
+    private Lab(Settings s, Instant started, StudyConfig study, FrameworkHost host, HookedModel model, boolean ownsModel, Duration modelLoad,
+                SiteHistory.Provenance provenance) {
         this.settings = s;
+        this.provenance = provenance;
         this.started = started;
         this.study = study;
         this.host = host;
@@ -83,8 +96,9 @@ public final class Lab implements AutoCloseable {
         this.ownsModel = ownsModel;
         this.modelLoad = modelLoad;
         modelRegistration = host.context().registerService(HookedModel.class, model, new Hashtable<>(Map.of("refusallab.model", String.valueOf(model.info().checkpoint()))));
-        Duration timeout = Duration.ofSeconds(Long.parseLong(host.property(FrameworkHost.TIMEOUT, "3600").trim()));
-        runner = new AnalysisRunner(host.context(), study, s.configDir(), timeout, s.progress());
+        String configured = host.property(FrameworkHost.TIMEOUT, null);
+        defaultTimeout = configured == null ? TimeLimits.defaultFor(model.info()) : Duration.ofSeconds(Long.parseLong(configured.trim()));
+        runner = new AnalysisRunner(host.context(), study, s.configDir(), defaultTimeout, s.progress());
     }
 
     public static Lab start(Settings s) throws IOException, BundleException, InterruptedException {
@@ -92,14 +106,20 @@ public final class Lab implements AutoCloseable {
         // ND4J captures its class loader once; it must be the class path's, before any bundle touches ND4J
         org.nd4j.common.config.ND4JClassLoading.setNd4jClassloaderFromClass(org.nd4j.linalg.factory.Nd4j.class);
         StudyConfig study = StudyConfig.load(s.configDir().resolve("study.json"));
+        // set-up errors (unreadable data files, no tokenizer) stop here: nothing runs, the report stays as it was
+        Map<String, Path> dataFiles = StudySetup.check(study, s.configDir());
         HookedModel model = s.model();
         boolean owns = false;
         long t0 = System.nanoTime();
         if (model == null) {
+            ModelLoader.requireTokenizer(s.modelDir());
             model = ModelLoader.load(s.modelDir(), s.gelu());
             owns = true;
         }
         Duration load = Duration.ofNanos(System.nanoTime() - t0);
+        SiteHistory.Provenance provenance = new SiteHistory.Provenance(owns
+                ? StudySetup.checkpointHash(s.modelDir(), s.work().resolve("checkpoint-hashes"))
+                : "preloaded:" + model.info().checkpoint(), StudySetup.configurationHash(study.file(), dataFiles));
         FrameworkHost host;
         try {
             host = FrameworkHost.start(new FrameworkHost.Options(s.home(), s.work(), s.configDir(), s.frameworkBundles(),
@@ -108,7 +128,7 @@ public final class Lab implements AutoCloseable {
             if (owns) closeModel(model);
             throw e;
         }
-        Lab lab = new Lab(s, started, study, host, model, owns, load);
+        Lab lab = new Lab(s, started, study, host, model, owns, load, provenance);
         if (s.fileinstall()) host.awaitDeployFolder(Duration.ofSeconds(30));
         return lab;
     }
@@ -118,12 +138,40 @@ public final class Lab implements AutoCloseable {
         return onWorker(() -> runner.runAll(only));
     }
 
-    /** Synchronized: the watcher and the shell may both publish; two swaps of one folder must not interleave. */
-    public void publish(Path out) throws IOException {
+    /**
+     * Publishes a new run of the report folder {@code out} (see SiteHistory: runs/&lt;time&gt;/, stale results of failed
+     * analyses, the last sections of analyses not run). Synchronized: the watcher, the problem monitor and the shell
+     * may all publish.
+     */
+    public SiteHistory.Published publish(Path out) throws IOException {
         synchronized (publishLock) { // its own lock: the watcher publishes from the worker thread, the shell from Gogo's
-            publisher.publish(report(), out);
+            SiteHistory.Published p = history.publish(report(), out, provenance, new SiteHistory.Carry(keepStale, notRun()));
             lastPublished = Instant.now();
+            return p;
         }
+    }
+
+    /** Whether a failed analysis shows its last successful result, marked stale (default: yes; run --no-stale). */
+    public void keepStale(boolean keep) {
+        keepStale = keep;
+    }
+
+    /** Analyses present and enabled that have no section in this process (not run: --only): id to bundle@version. */
+    private Map<String, String> notRun() {
+        Set<String> have = new java.util.HashSet<>(runner.sections().stream().map(Section::id).toList());
+        Map<String, String> out = new LinkedHashMap<>();
+        for (AnalysisRunner.Candidate c : runner.resolve().winners()) {
+            if (!have.contains(c.id()) && study.settings(c.id()).enabled()) out.put(c.id(), c.bundle() + "@" + c.version());
+        }
+        return out;
+    }
+
+    /** Every problem the summary shows: framework and deploy folder (failed bundles), the runner's, abandoned analyses. */
+    public List<String> problems() {
+        List<String> all = new ArrayList<>(host.problems());
+        all.addAll(runner.problems());
+        for (AnalysisThreads.Abandoned a : runner.abandoned()) all.add(a.describe());
+        return all;
     }
 
     public Report report() {
@@ -151,10 +199,30 @@ public final class Lab implements AutoCloseable {
             try {
                 publish(out);
                 LOG.info("re-ran/removed {} and republished {}", touched, out);
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
                 LOG.error("watch: publishing failed (the previous report is kept): {}", e.toString());
             }
         });
+        // failed bundles (corrupt jars, unresolvable or failing bundles, a removed deploy folder) and abandoned analyses
+        // come and go without any analysis re-running: say so on the console and republish when they change
+        List<String> shown = new ArrayList<>(problems());
+        boolean[] deployMissing = {!Files.isDirectory(host.deployDir())};
+        monitor.scheduleWithFixedDelay(() -> {
+            try {
+                boolean missing = !Files.isDirectory(host.deployDir());
+                if (deployMissing[0] && !missing) host.restartFileinstall();
+                deployMissing[0] = missing;
+                List<String> now = problems();
+                if (now.equals(shown)) return;
+                for (String p : now) if (!shown.contains(p)) System.out.println("watch: " + p);
+                for (String p : shown) if (!now.contains(p)) System.out.println("watch: resolved: " + p);
+                shown.clear();
+                shown.addAll(now);
+                publish(out);
+            } catch (IOException | RuntimeException e) {
+                LOG.error("watch: checking for failed bundles or republishing failed: {}", e.toString());
+            }
+        }, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
     }
 
     /** The Gogo shell commands lab:list, lab:run, lab:publish (registered before the first run, so they work during it). */
@@ -212,7 +280,9 @@ public final class Lab implements AutoCloseable {
         if (!disabled.isEmpty()) st.put("disabled analyses", String.join(", ", disabled));
 
         List<Report.Dataset> datasets = new ArrayList<>();
-        List<String> problems = new ArrayList<>(host.problems());
+        List<String> problems = new ArrayList<>(problems());
+        st.put("default time limit", defaultTimeout.toSeconds() + " s per analysis" + (host.property(FrameworkHost.TIMEOUT, null) == null
+                ? " (fitted to the model: 5 min + 1.5 s per million parameters)" : " (" + FrameworkHost.TIMEOUT + ")"));
         for (var e : study.datasets().entrySet()) {
             Path f = settings.configDir().resolve(e.getValue());
             String detail;
@@ -224,7 +294,6 @@ public final class Lab implements AutoCloseable {
             }
             datasets.add(new Report.Dataset(e.getKey(), e.getValue(), detail));
         }
-        problems.addAll(runner.problems());
 
         Map<String, String> v = new LinkedHashMap<>();
         v.put("refusal-lab", String.valueOf(Lab.class.getPackage().getImplementationVersion() == null ? "development build" : Lab.class.getPackage().getImplementationVersion()));
@@ -261,6 +330,7 @@ public final class Lab implements AutoCloseable {
     public void close() {
         if (!closed.compareAndSet(false, true)) return; // the shutdown hook and the command may both get here
         worker.shutdownNow();
+        monitor.shutdownNow();
         synchronized (this) {
             if (watcher != null) watcher.close();
         }

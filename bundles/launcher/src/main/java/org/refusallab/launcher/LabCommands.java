@@ -30,7 +30,13 @@ public final class LabCommands {
             sj.add(String.format("%-6d %-28s %-8s %-10s %s", c.order(), c.id(), s == null ? "not run" : s.status(),
                     s == null || s.took() == null ? "" : String.format("%.1f", s.took().toMillis() / 1000.0), c.describe()));
         }
+        // analyses that would not stop: they are still running, in the background, until they end
+        for (var a : lab.runner().abandoned()) {
+            sj.add(String.format("%-6s %-28s %-8s %-10s %s", "", a.analysisId(), "RUNNING", "",
+                    "abandoned at " + a.since() + " (" + a.reason() + "); thread " + a.thread().getName() + " " + a.thread().getState()));
+        }
         res.problems().forEach(p -> sj.add("! " + p));
+        lab.host().problems().forEach(p -> sj.add("! " + p));
         return sj.toString();
     }
 

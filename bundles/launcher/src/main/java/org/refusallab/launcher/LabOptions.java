@@ -27,7 +27,7 @@ public class LabOptions {
     @Option(names = "--work", paramLabel = "DIR", description = "scratch folder (framework cache, default deploy folder); default: .work")
     Path work;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", description = "default time limit per analysis (study.json timeoutSeconds wins); default 3600")
+    @Option(names = "--timeout", paramLabel = "SECONDS", description = "default time limit per analysis (study.json timeoutSeconds wins); default: fitted to the model, 5 min + 1.5 s per million parameters")
     Long timeoutSeconds;
 
     @Option(names = {"-v", "--verbose"}, description = "stack traces on errors, progress of the platform logged (INFO)")

@@ -45,7 +45,7 @@ public final class Main {
         System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
-    /** Runs a command line and returns the exit code: 0 fine, 1 failed, 2 bad usage. */
+    /** Runs a command line and returns the exit code: 0 fine, 1 failed, 2 bad usage (including an --out that is not the tool's). */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
         boolean verbose = Arrays.asList(args).contains("--verbose") || Arrays.asList(args).contains("-v");
         if (!verbose && System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
@@ -57,6 +57,10 @@ public final class Main {
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             err.println("refusal-lab: " + oneLine(ex));
+            if (ex instanceof org.refusallab.report.SiteHistory.NotOwned) {
+                err.flush();
+                return 2; // a bad --out is a usage error
+            }
             if (verbose) ex.printStackTrace(err);
             err.flush();
             return 1;

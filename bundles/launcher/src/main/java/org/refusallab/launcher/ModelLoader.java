@@ -10,6 +10,17 @@ public final class ModelLoader {
 
     private ModelLoader() { }
 
+    /**
+     * The analyses all need the tokenizer: run and watch check for it before anything runs (without it every analysis
+     * would fail). Engine commands given token ids (cache --ids) do not.
+     */
+    public static void requireTokenizer(Path modelDir) {
+        Path tokenizer = modelDir.resolve("tokenizer.json");
+        if (Files.isDirectory(modelDir) && (!Files.isRegularFile(tokenizer) || !Files.isReadable(tokenizer))) {
+            throw new IllegalArgumentException("model directory " + modelDir + " has no readable tokenizer.json");
+        }
+    }
+
     public static GemmaModel load(Path modelDir, String gelu) {
         if (!Files.isDirectory(modelDir)) {
             throw new IllegalArgumentException("model directory not found: " + modelDir + " (pass --model DIR)");
@@ -17,6 +28,7 @@ public final class ModelLoader {
         if (!Files.exists(modelDir.resolve("config.json"))) {
             throw new IllegalArgumentException("model directory " + modelDir + " has no config.json");
         }
+
         if (gelu != null && !gelu.equals("exact") && !gelu.equals("tanh")) {
             throw new IllegalArgumentException("--gelu must be exact or tanh, got '" + gelu + "'");
         }

@@ -6,6 +6,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import org.refusallab.platform.Section;
+import org.refusallab.report.Report;
+import org.refusallab.report.SiteHistory;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -22,30 +24,49 @@ public class RunCommand implements Callable<Integer> {
     @Option(names = "--out", paramLabel = "DIR", description = "where the report goes; default: site")
     Path out;
 
-    @Option(names = "--only", paramLabel = "ID", split = ",", description = "run only these analyses (comma-separated ids)")
+    @Option(names = "--only", paramLabel = "ID", split = ",", description = "run only these analyses (comma-separated ids); the others keep their last sections")
     List<String> only;
+
+    @Option(names = "--no-stale", description = "show a failed analysis as failed only, without its last successful result (marked stale)")
+    boolean noStale;
 
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        Path site = LabOptions.home().resolve(out == null ? Path.of("site") : out).normalize();
+        Path site = reportFolder(out);
         Set<String> ids = only == null ? Set.of() : new LinkedHashSet<>(only);
         try (Lab lab = Lab.start(options.settings(true, false, null))) {
+            lab.keepStale(!noStale);
             return runAndPublish(lab, ids, site, spec.commandLine().getOut(), spec.commandLine().getErr());
         }
     }
 
+    /**
+     * The report folder of --out (default site/), checked before anything starts: it must be absent, empty or a report
+     * this tool wrote (SiteHistory.NotOwned, exit 2, otherwise); a staging folder left by a killed run is removed.
+     */
+    static Path reportFolder(Path out) throws java.io.IOException {
+        Path site = LabOptions.home().resolve(out == null ? Path.of("site") : out).normalize();
+        SiteHistory.checkOwnership(site);
+        SiteHistory.removeLeftovers(site);
+        return site;
+    }
+
     static int runAndPublish(Lab lab, Set<String> ids, Path site, java.io.PrintWriter out, java.io.PrintWriter err) throws Exception {
         List<Section> ran = lab.runAll(ids);
-        lab.publish(site);
+        SiteHistory.Published published = lab.publish(site);
         for (Section s : ran) {
+            Report.Carried c = published.shown().carried().get(s.id());
             out.printf("%-7s %-28s %6.1f s  %s%n", s.status(), s.id(), s.took() == null ? 0.0 : s.took().toMillis() / 1000.0,
-                    s.failed() ? s.errorLine() : "");
+                    (s.failed() ? s.errorLine() : "") + (c != null && c.stale() ? " [report shows its result from run " + c.fromRun() + ", marked stale]" : ""));
         }
-        lab.runner().problems().forEach(p -> err.println("refusal-lab: warning: " + p));
-        lab.host().problems().forEach(p -> err.println("refusal-lab: warning: " + p));
+        for (Section s : published.shown().sections()) { // in report order
+            Report.Carried c = published.shown().carried().get(s.id());
+            if (c != null && !c.stale()) out.printf("%-7s %-28s %8s  %s%n", "KEPT", s.id(), "", "not run: its section from run " + c.fromRun() + " is kept");
+        }
+        lab.problems().forEach(p -> err.println("refusal-lab: warning: " + p));
         out.println("report: " + site.resolve("index.html"));
         out.flush();
         List<String> failed = ran.stream().filter(Section::failed).map(Section::id).toList();

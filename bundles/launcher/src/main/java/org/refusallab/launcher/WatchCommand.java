@@ -27,13 +27,17 @@ public class WatchCommand implements Callable<Integer> {
     @Option(names = "--only", paramLabel = "ID", split = ",", description = "run and re-run only these analyses (comma-separated ids)")
     java.util.List<String> only;
 
+    @Option(names = "--no-stale", description = "show a failed analysis as failed only, without its last successful result (marked stale)")
+    boolean noStale;
+
     @Spec
     CommandSpec spec;
 
     @Override
     public Integer call() throws Exception {
-        Path site = LabOptions.home().resolve(out == null ? Path.of("site") : out).normalize();
+        Path site = RunCommand.reportFolder(out);
         Lab lab = Lab.start(options.settings(true, !noShell, null));
+        lab.keepStale(!noStale);
         Thread hook = new Thread(lab::close, "refusal-lab-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {

@@ -55,8 +55,7 @@ class LabRunTest {
 
     @Test
     void theSitePublishesEverySectionTheFailuresAndTheProblems() throws Exception {
-        Path site = root.resolve("site");
-        lab.publish(site);
+        Path site = lab.publish(root.resolve("site")).run(); // site/runs/<time>/, where site/index.html points
         String index = Files.readString(site.resolve("index.html"));
         assertTrue(index.contains("1</strong> of <span>3</span> analyses failed"), index);
         assertTrue(index.contains("fake-checkpoint"));

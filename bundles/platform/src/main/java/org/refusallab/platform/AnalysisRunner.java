@@ -18,7 +18,7 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.FutureTask;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -45,8 +45,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Finds the Analysis services in the framework, picks one per id, and runs them one at a time in report order, each
- * on its own thread with a timeout, so a throwing, hanging or malformed analysis becomes a failed section and the
- * others still run. Keeps the latest section of every analysis for publishing.
+ * on its own thread ({@link AnalysisThreads}) with a time limit, so a throwing, hanging or malformed analysis becomes
+ * a failed section and the others still run. Keeps the latest section of every analysis for publishing.
  *
  * <p>Two services with the same id: the winner has the highest {@code service.ranking}, then the highest bundle
  * version, then the highest bundle id (the most recently installed, so a jar dropped into the deploy folder beats a
@@ -57,8 +57,6 @@ public final class AnalysisRunner implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AnalysisRunner.class);
     public static final String PID_PREFIX = "refusallab.analysis.";
     private static final String ID = "[a-z0-9][a-z0-9-]*";
-    /** How long a timed-out analysis gets to notice {@code cancelled()} before the next one starts. */
-    static final long CANCEL_GRACE_MS = 5_000;
 
     /** Makes the progress display of one analysis. */
     public interface ProgressFactory {
@@ -83,6 +81,7 @@ public final class AnalysisRunner implements AutoCloseable {
     static final Comparator<Candidate> PREFERENCE = Comparator.comparingInt(Candidate::ranking)
             .thenComparing(Candidate::version)
             .thenComparingLong(Candidate::bundleId)
+            .thenComparingLong(Candidate::serviceId) // one bundle registering the id twice: the later registration
             .reversed();
 
     private final BundleContext context;
@@ -97,6 +96,14 @@ public final class AnalysisRunner implements AutoCloseable {
     private final Map<String, Section> sections = new ConcurrentHashMap<>();
     private final Map<String, Long> ranServiceIds = new ConcurrentHashMap<>();
     private volatile List<String> problems = List.of();
+    private final AnalysisThreads threads = new AnalysisThreads();
+    /** Analysis services whose component failed to activate, by service id, with the reason. */
+    private final Map<Long, String> failedComponents = new ConcurrentHashMap<>();
+    /** Abandoned analysis threads are stopped again when their bundle leaves (its code is gone). */
+    private final org.osgi.framework.BundleListener bundleGone = e -> {
+        if (e.getType() == org.osgi.framework.BundleEvent.UNINSTALLED || e.getType() == org.osgi.framework.BundleEvent.UPDATED
+                || e.getType() == org.osgi.framework.BundleEvent.UNRESOLVED) threads.bundleGone(e.getBundle().getBundleId());
+    };
 
     public AnalysisRunner(BundleContext context, StudyConfig study, Path configDir, Duration defaultTimeout, ProgressFactory progress) {
         this.context = context;
@@ -110,6 +117,7 @@ public final class AnalysisRunner implements AutoCloseable {
         analyses.open();
         models.open();
         configAdmin.open();
+        context.addBundleListener(bundleGone);
     }
 
     public Resolution resolve() {
@@ -117,10 +125,15 @@ public final class AnalysisRunner implements AutoCloseable {
         Map<String, List<Candidate>> byId = new TreeMap<>();
         ServiceReference<Analysis>[] refs = analyses.getServiceReferences();
         for (ServiceReference<Analysis> ref : refs == null ? List.<ServiceReference<Analysis>>of() : List.of(refs)) {
-            // metadata are service properties (@AnalysisInfo): read without getting the service
+            // metadata are service properties (@AnalysisInfo): read without calling the service
             String bundle = ref.getBundle() == null ? "?" : ref.getBundle().getSymbolicName();
             Object idProp = ref.getProperty(AnalysisInfo.ID), titleProp = ref.getProperty(AnalysisInfo.TITLE), orderProp = ref.getProperty(AnalysisInfo.ORDER);
             String id = idProp instanceof String s ? s : null;
+            if (analyses.getService(ref) == null) {
+                // registered but no object: its DS component failed to activate (constructor or @Activate threw)
+                if (ref.getBundle() != null) found.add(BundleProblems.componentFailure(context, ref));
+                continue; // or it went away meanwhile
+            }
             if (id == null || !id.matches(ID) || id.equals("index")) {
                 found.add("bundle " + bundle + ": analysis service property " + AnalysisInfo.ID + " (@AnalysisInfo id) must be lower-case-dashed (and not 'index'): '" + idProp + "'");
                 continue;
@@ -132,6 +145,7 @@ public final class AnalysisRunner implements AutoCloseable {
                     ref.getBundle() == null ? Version.emptyVersion : ref.getBundle().getVersion(),
                     ref.getBundle() == null ? -1 : ref.getBundle().getBundleId(), bundle, (Long) ref.getProperty(Constants.SERVICE_ID)));
         }
+        found.addAll(untrackable(refs));
         List<Candidate> winners = new ArrayList<>();
         for (var e : byId.entrySet()) {
             List<Candidate> cs = new ArrayList<>(e.getValue());
@@ -147,6 +161,38 @@ public final class AnalysisRunner implements AutoCloseable {
         }
         winners.sort(Comparator.comparingInt(Candidate::order).thenComparing(Candidate::id));
         return new Resolution(winners, found);
+    }
+
+    /**
+     * Registered Analysis services the tracker could not get an object for (so it does not track them): their DS
+     * component failed to activate. Named with SCR's reason.
+     */
+    private List<String> untrackable(ServiceReference<Analysis>[] tracked) {
+        List<String> out = new ArrayList<>();
+        try {
+            Set<ServiceReference<Analysis>> known = tracked == null ? Set.of() : Set.of(tracked);
+            for (ServiceReference<Analysis> ref : context.getServiceReferences(Analysis.class, null)) {
+                if (known.contains(ref) || ref.getBundle() == null) continue;
+                Long sid = (Long) ref.getProperty(Constants.SERVICE_ID);
+                String before = failedComponents.get(sid);
+                if (before != null) { // asked once per service: each attempt has SCR log the whole stack trace again
+                    out.add(before);
+                    continue;
+                }
+                Analysis a = context.getService(ref);
+                if (a != null) {
+                    context.ungetService(ref); // came up meanwhile: the tracker will have it next time
+                    continue;
+                }
+                String why = BundleProblems.componentFailure(context, ref);
+                LOG.info(why); // at INFO: run prints its problems as warnings, watch when they appear
+                failedComponents.put(sid, why);
+                out.add(why);
+            }
+        } catch (InvalidSyntaxException | IllegalStateException e) {
+            // no filter given; a stopping framework has nothing to report
+        }
+        return out;
     }
 
     /**
@@ -208,7 +254,11 @@ public final class AnalysisRunner implements AutoCloseable {
         return touched;
     }
 
-    /** Runs one analysis with its context and timeout; never throws: failures become a failed section. */
+    /**
+     * Runs one analysis with its context and time limit; never throws: failures become a failed section. The caller is
+     * blocked at most until the limit plus {@link AnalysisThreads#COOPERATIVE_GRACE} and {@link AnalysisThreads#FORCE_GRACE},
+     * or until the analysis's service is unregistered (its bundle removed or updated), whichever comes first.
+     */
     public Section run(Candidate c) {
         Map<String, String> params;
         Map<String, String> table;
@@ -222,24 +272,33 @@ public final class AnalysisRunner implements AutoCloseable {
             ranServiceIds.put(c.id(), c.serviceId());
             return failed;
         }
-        Duration timeout = timeout(params);
         HookedModel model = models.getService();
         long t0 = System.nanoTime();
         String version = c.version().toString();
         Section section;
-        Analysis analysis = model == null ? null : analyses.getService(c.ref());
-        if (model == null) {
+        Duration timeout = defaultTimeout;
+        String badSetting = null;
+        try {
+            timeout = timeout(c, params);
+        } catch (IllegalArgumentException e) {
+            badSetting = e.getMessage();
+        }
+        Analysis analysis = model == null || badSetting != null ? null : analyses.getService(c.ref());
+        if (badSetting != null) {
+            section = Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, badSetting, Duration.ZERO, table);
+        } else if (model == null) {
             section = Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, "no model is loaded (no HookedModel service)", Duration.ZERO, table);
         } else if (analysis == null) {
-            section = Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, "its service went away before it could run", Duration.ZERO, table);
+            section = Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, c.ref().getBundle() == null
+                    ? "its service went away before it could run" : BundleProblems.componentFailure(context, c.ref()), Duration.ZERO, table);
         } else {
             AtomicBoolean cancelled = new AtomicBoolean();
-            AtomicBoolean removed = new AtomicBoolean();
-            // the bundle going away (uninstalled or updated from the deploy folder) asks the analysis to stop
+            CompletableFuture<AnalysisResult> outcome = new CompletableFuture<>();
+            // the bundle going away (uninstalled or updated from the deploy folder) stops the wait at once
             ServiceListener whenGone = e -> {
                 if (e.getType() == ServiceEvent.UNREGISTERING) {
-                    removed.set(true);
                     cancelled.set(true);
+                    outcome.completeExceptionally(new ServiceGone());
                 }
             };
             try {
@@ -249,33 +308,35 @@ public final class AnalysisRunner implements AutoCloseable {
             }
             Progress bar = progress.create(c.id());
             AnalysisContext ctx = new Context(c.id(), model, params, configDir, shared, bar, cancelled);
-            FutureTask<AnalysisResult> task = new FutureTask<>(() -> analysis.run(ctx));
-            Thread worker = new Thread(task, "analysis-" + c.id());
-            worker.setDaemon(true); // an analysis that ignores cancellation must not keep the JVM alive
-            worker.setContextClassLoader(analysis.getClass().getClassLoader());
-            LOG.info("running {} ({} {})", c.id(), c.bundle(), version);
-            worker.start();
+            Thread worker = threads.newThread(c.id(), () -> {
+                try {
+                    outcome.complete(analysis.run(ctx));
+                } catch (Throwable t) { // errors too: OutOfMemoryError, ThreadDeath, an exit refused by the exit guard
+                    outcome.completeExceptionally(t);
+                }
+            }, analysis.getClass().getClassLoader());
+            LOG.info("running {} ({} {}), limit {} s", c.id(), c.bundle(), version, timeout.toSeconds());
             String error = null;
             AnalysisResult result = null;
             try {
-                result = task.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                // unregistered between resolve() and the listener: do not start it
+                if (c.ref().getBundle() == null) throw new ExecutionException(new ServiceGone());
+                worker.start();
+                result = outcome.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
                 List<String> problemsFound = ResultValidator.problems(result);
                 if (!problemsFound.isEmpty()) error = "malformed result: " + String.join("; ", problemsFound);
             } catch (TimeoutException e) {
                 cancelled.set(true);
-                worker.interrupt();
-                error = "timed out after " + timeout.toSeconds() + " s (limit: parameter timeoutSeconds)";
-                // the model is shared: give the analysis a moment to stop before the next one uses it
-                try {
-                    worker.join(CANCEL_GRACE_MS);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                }
-                if (worker.isAlive()) {
-                    error += "; it ignored cancellation and still runs in the background, so later analyses share the model with it";
-                }
+                error = "timed out after " + seconds(timeout) + " s (limit: " + (params.containsKey("timeoutSeconds")
+                        ? "parameter timeoutSeconds)" : "the default for this model; parameter timeoutSeconds changes it)");
+                error += ending(threads.end(worker, c.id(), c.bundle(), c.bundleId(), "timed out after " + seconds(timeout) + " s"));
             } catch (ExecutionException e) {
-                error = removed.get() ? "stopped: its bundle was removed while it ran" : describe(e.getCause());
+                if (e.getCause() instanceof ServiceGone) {
+                    error = "stopped: its bundle was removed while it ran"
+                            + (worker.isAlive() ? ending(threads.end(worker, c.id(), c.bundle(), c.bundleId(), "its bundle was removed")) : "");
+                } else {
+                    error = describe(e.getCause());
+                }
             } catch (InterruptedException e) {
                 cancelled.set(true);
                 worker.interrupt();
@@ -301,6 +362,35 @@ public final class AnalysisRunner implements AutoCloseable {
         sections.put(c.id(), section);
         ranServiceIds.put(c.id(), c.serviceId());
         return section;
+    }
+
+    /** Completes a run's outcome when its service is unregistered while it runs. */
+    private static final class ServiceGone extends Exception {
+        ServiceGone() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static String ending(AnalysisThreads.Ending ending) {
+        return switch (ending) {
+            case STOPPED -> "";
+            case STOPPED_BY_FORCE -> "; it ignored interruption and was stopped by force (Thread.stop)";
+            case ABANDONED -> "; it could not be stopped and was abandoned: it still runs in the background (see the"
+                    + " report's problems and lab:list) and the next analysis ran at once";
+        };
+    }
+
+    private static String seconds(Duration d) {
+        return d.toMillis() % 1000 == 0 ? Long.toString(d.toSeconds()) : String.format(java.util.Locale.ROOT, "%.1f", d.toMillis() / 1000.0);
+    }
+
+    /** Analyses that were abandoned (would not stop) and are still running. */
+    public List<AnalysisThreads.Abandoned> abandoned() {
+        return threads.stillRunning();
+    }
+
+    public AnalysisThreads threads() {
+        return threads;
     }
 
     /** The analysis's own report fragment: report-templates/&lt;id&gt;.html in its bundle (src/main/resources), or null. */
@@ -417,16 +507,19 @@ public final class AnalysisRunner implements AutoCloseable {
         return out;
     }
 
-    private Duration timeout(Map<String, String> params) {
+    /** The time limit; a timeoutSeconds that is not a positive number fails the analysis rather than being ignored. */
+    private Duration timeout(Candidate c, Map<String, String> params) {
         String v = params.get("timeoutSeconds");
         if (v == null) return defaultTimeout;
         try {
             double s = Double.parseDouble(v.trim());
-            if (s <= 0) throw new NumberFormatException();
+            if (!(s > 0) || Double.isInfinite(s)) throw new NumberFormatException();
             return Duration.ofMillis((long) (s * 1000));
         } catch (NumberFormatException e) {
-            LOG.warn("timeoutSeconds '{}' is not a positive number; using {} s", v, defaultTimeout.toSeconds());
-            return defaultTimeout;
+            String from = configAdminProperties(PID_PREFIX + c.id()).containsKey("timeoutSeconds")
+                    ? "Configuration Admin " + PID_PREFIX + c.id() : study.file().toString();
+            throw new IllegalArgumentException("parameter timeoutSeconds = '" + v + "' (from " + from
+                    + ") is not a positive number of seconds; the analysis did not run");
         }
     }
 
@@ -448,6 +541,11 @@ public final class AnalysisRunner implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            context.removeBundleListener(bundleGone);
+        } catch (IllegalStateException ignored) {
+            // framework stopping
+        }
         analyses.close();
         models.close();
         configAdmin.close();

@@ -6,11 +6,27 @@ import java.util.List;
 import java.util.Map;
 import org.refusallab.platform.Section;
 
-/** Everything one published site shows: the run summary and one section per analysis (as the runner left it), in report order. */
-public record Report(Summary summary, List<Section> sections) {
+/**
+ * Everything one published site shows: the run summary and one section per analysis (as the runner left it), in report
+ * order. {@code carried} names the sections shown from an earlier run (see {@link SiteHistory}): their id, the run
+ * their result came from, and the section this run produced instead (failed), or null when the analysis was not run.
+ */
+public record Report(Summary summary, List<Section> sections, Map<String, Carried> carried) {
+
+    /** A section whose result is from the earlier run {@code fromRun}; {@code failedNow} is this run's failed section, or null if it did not run. */
+    public record Carried(String fromRun, Section failedNow) {
+        public boolean stale() {
+            return failedNow != null;
+        }
+    }
 
     public Report {
         sections = List.copyOf(sections);
+        carried = carried == null ? Map.of() : Map.copyOf(carried);
+    }
+
+    public Report(Summary summary, List<Section> sections) {
+        this(summary, sections, Map.of());
     }
 
     /**
@@ -32,7 +48,9 @@ public record Report(Summary summary, List<Section> sections) {
     /** A data file the study read (prompt set, saved direction): name, path relative to the config folder, size, hash. */
     public record Dataset(String name, String file, String detail) { }
 
+    /** The analyses that failed in this run: failed sections, and those shown with a stale result. */
     public List<Section> failedSections() {
-        return sections.stream().filter(Section::failed).toList();
+        return sections.stream().map(s -> carried.containsKey(s.id()) && carried.get(s.id()).stale() ? carried.get(s.id()).failedNow() : s)
+                .filter(Section::failed).toList();
     }
 }

@@ -92,7 +92,8 @@ public class SitePublisher {
         LOG.info("report published to {}", target);
     }
 
-    private void build(Report report, Path site) throws IOException {
+    /** Writes the whole site into the empty folder {@code site} (SiteHistory builds its runs with it). */
+    void build(Report report, Path site) throws IOException {
         Path assets = Files.createDirectories(site.resolve("assets"));
         copyResource(ECHARTS, assets.resolve("echarts.min.js"));
         for (String a : ASSETS) copyResource(TEMPLATES + "assets/" + a, assets.resolve(a));
@@ -100,7 +101,7 @@ public class SitePublisher {
         copyResource(TEMPLATES + "schema.md", data.resolve("SCHEMA.md"));
 
         List<SectionView> views = new ArrayList<>();
-        for (Section s : report.sections()) views.add(writeData(s, data));
+        for (Section s : report.sections()) views.add(writeData(s, data).carried(report.carried().get(s.id())));
         writeRunJson(report, data.resolve("run.json"));
 
         Context index = new Context(Locale.ROOT);
@@ -258,7 +259,15 @@ public class SitePublisher {
 
     /** A section as its page shows it; {@code customHtml} is the analysis's own fragment, rendered (or null). */
     public record SectionView(Section section, List<FigureView> figures, List<TableView> tables,
-                              String customHtml, String customError) {
+                              String customHtml, String customError, Report.Carried carried) {
+        public SectionView(Section section, List<FigureView> figures, List<TableView> tables, String customHtml, String customError) {
+            this(section, figures, tables, customHtml, customError, null);
+        }
+
+        SectionView carried(Report.Carried c) {
+            return new SectionView(section, figures, tables, customHtml, customError, c);
+        }
+
         public Map<String, Long> verdictCounts() {
             var counts = new java.util.LinkedHashMap<String, Long>();
             if (section.result() != null) {

@@ -37,13 +37,22 @@ final class Chromium implements AutoCloseable {
     /** Every event received (method + params), in order. */
     final List<JsonNode> events = new CopyOnWriteArrayList<>();
 
-    static Path executable() {
+    static final String LOOKED_FOR = "-Dchromium.path, $CHROMIUM, /usr/bin/chromium, /usr/bin/chromium-browser, /usr/bin/google-chrome";
+
+    /** The configured executable (-Dchromium.path, $CHROMIUM) or the first installed one; null if there is none. */
+    static Path findExecutable() {
         String configured = System.getProperty("chromium.path", System.getenv("CHROMIUM"));
         for (String c : configured != null ? List.of(configured) : List.of("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")) {
             if (Files.isExecutable(Path.of(c))) return Path.of(c);
         }
-        throw new IllegalStateException("no Chromium found (looked for " + (configured != null ? configured : "/usr/bin/chromium")
+        return null;
+    }
+
+    static Path executable() {
+        Path p = findExecutable();
+        if (p == null) throw new IllegalStateException("no Chromium found (looked for " + LOOKED_FOR
                 + "): install it with 'apt-get install -y chromium' or pass -Dchromium.path=...");
+        return p;
     }
 
     Chromium(Path workDir) throws Exception {

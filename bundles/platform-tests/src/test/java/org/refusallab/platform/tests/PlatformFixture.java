@@ -20,6 +20,7 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkUtil;
 import org.osgi.framework.ServiceReference;
 import org.osgi.framework.ServiceRegistration;
+import org.osgi.framework.hooks.weaving.WeavingHook;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.refusallab.api.analysis.Analysis;
@@ -28,6 +29,7 @@ import org.refusallab.api.model.HookedModel;
 import org.refusallab.platform.AnalysisRunner;
 import org.refusallab.platform.Section;
 import org.refusallab.platform.StudyConfig;
+import org.refusallab.platform.exitguard.ExitGuardWeaver;
 
 /**
  * What every in-framework test needs: the tester bundle's context, a study.json, a fake model registered as the
@@ -45,6 +47,8 @@ final class PlatformFixture implements AutoCloseable {
     private ServiceRegistration<HookedModel> model;
     private final List<Bundle> installed = new ArrayList<>();
     private final List<Configuration> configurations = new ArrayList<>();
+    /** The exit guard, as the launcher registers it before any analysis bundle loads a class. */
+    private final ServiceRegistration<WeavingHook> exitGuard = context.registerService(WeavingHook.class, new ExitGuardWeaver(), new Hashtable<>());
 
     PlatformFixture(String studyJson) throws IOException {
         configDir = Files.createTempDirectory("platform-test");
@@ -86,6 +90,13 @@ final class PlatformFixture implements AutoCloseable {
             installed.add(b);
             return b;
         }
+    }
+
+    /** Installs the bundle from other bytes than a jar of target/testbundles (a corrupt jar). */
+    Bundle installBytes(String location, byte[] bytes) throws Exception {
+        Bundle b = context.installBundle(location, new java.io.ByteArrayInputStream(bytes));
+        installed.add(b);
+        return b;
     }
 
     /** Installs and starts the bundle, and waits for SCR to register its Analysis service (SCR works asynchronously). */
@@ -163,6 +174,7 @@ final class PlatformFixture implements AutoCloseable {
             }
         }
         runner.close();
+        exitGuard.unregister();
         if (model != null) model.unregister();
         try (var files = Files.walk(configDir)) {
             files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
