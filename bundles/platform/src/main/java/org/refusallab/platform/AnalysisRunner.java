@@ -129,9 +129,19 @@ public final class AnalysisRunner implements AutoCloseable {
             String bundle = ref.getBundle() == null ? "?" : ref.getBundle().getSymbolicName();
             Object idProp = ref.getProperty(AnalysisInfo.ID), titleProp = ref.getProperty(AnalysisInfo.TITLE), orderProp = ref.getProperty(AnalysisInfo.ORDER);
             String id = idProp instanceof String s ? s : null;
+            Long sid = (Long) ref.getProperty(Constants.SERVICE_ID);
+            String failedBefore = failedComponents.get(sid);
+            if (failedBefore != null) { // asked once per service: each attempt has SCR log the whole stack trace again
+                found.add(failedBefore);
+                continue;
+            }
             if (analyses.getService(ref) == null) {
                 // registered but no object: its DS component failed to activate (constructor or @Activate threw)
-                if (ref.getBundle() != null) found.add(BundleProblems.componentFailure(context, ref));
+                if (ref.getBundle() != null) {
+                    String why = BundleProblems.componentFailure(context, ref);
+                    failedComponents.put(sid, why);
+                    found.add(why);
+                }
                 continue; // or it went away meanwhile
             }
             if (id == null || !id.matches(ID) || id.equals("index")) {
@@ -516,7 +526,7 @@ public final class AnalysisRunner implements AutoCloseable {
             if (!(s > 0) || Double.isInfinite(s)) throw new NumberFormatException();
             return Duration.ofMillis((long) (s * 1000));
         } catch (NumberFormatException e) {
-            String from = configAdminProperties(PID_PREFIX + c.id()).containsKey("timeoutSeconds")
+            String from = configAdminProperties(c.id()).containsKey("timeoutSeconds")
                     ? "Configuration Admin " + PID_PREFIX + c.id() : study.file().toString();
             throw new IllegalArgumentException("parameter timeoutSeconds = '" + v + "' (from " + from
                     + ") is not a positive number of seconds; the analysis did not run");
