@@ -40,10 +40,12 @@ public final class ClassPathPackages {
 
     /**
      * What bundles may import from the class path: the API, Jackson and slf4j (libraries the study bundle uses and an
-     * analysis may declare), and Configuration Admin's API (shared with the configadmin bundle). Prefixes of package
-     * names.
+     * analysis may declare), Configuration Admin's API (shared with the configadmin bundle), and the exit guard, which
+     * the weaving hook makes every analysis bundle import dynamically in place of System.exit / Runtime.halt. Prefixes
+     * of package names.
      */
-    public static final List<String> FOR_BUNDLES = List.of("org.refusallab.api.", "com.fasterxml.jackson.", "org.slf4j", "org.osgi.service.cm");
+    public static final List<String> FOR_BUNDLES = List.of("org.refusallab.api.", "com.fasterxml.jackson.", "org.slf4j", "org.osgi.service.cm",
+            "org.refusallab.platform.exitguard");
 
     /** The class-path packages the system bundle exports to bundles: those under {@link #FOR_BUNDLES}. */
     public static Map<String, String> forBundles(Map<String, String> classPath) {

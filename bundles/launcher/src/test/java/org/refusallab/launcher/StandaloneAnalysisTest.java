@@ -29,7 +29,9 @@ class StandaloneAnalysisTest {
     void aGeneratedProjectBuildsAndRunsInThePlatform() throws Exception {
         Path projects = Files.createDirectories(root.resolve("outside"));
         long t0 = System.nanoTime();
-        maven(projects, "archetype:generate", "-DarchetypeCatalog=local", "-DarchetypeGroupId=org.refusallab",
+        // the plugin by its coordinates: the "archetype:" prefix needs plugin-group metadata that an offline build on a
+        // fresh machine does not have (the archetype module's build fetched the plugin itself)
+        maven(projects, System.getProperty("refusallab.archetypePlugin") + ":generate", "-DarchetypeCatalog=local", "-DarchetypeGroupId=org.refusallab",
                 "-DarchetypeArtifactId=refusal-lab-analysis-archetype", "-DarchetypeVersion=" + System.getProperty("refusallab.version"),
                 "-DgroupId=org.example", "-DartifactId=logit-lens", "-Dversion=1.0.0", "-Dpackage=org.example.logitlens",
                 "-DanalysisId=logit-lens", "-DclassName=LogitLens", "-DanalysisTitle=Logit lens", "-DinteractiveMode=false");
