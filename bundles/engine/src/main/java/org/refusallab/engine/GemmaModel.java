@@ -136,7 +136,7 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
                 || interventions.stream().anyMatch(iv -> iv.hook().endsWith("attn.hook_result"));
         HookListener listener = new HookListener(interventions, cacheHooks);
         boolean fullLogits = cacheHooks.contains(GemmaGraph.LOGITS) || listener.interventionHooks().contains(GemmaGraph.LOGITS);
-        Map<String, INDArray> out = segments.forward(batch.ids(), batch.blockInputs(segments), List.of(listener), perHead, fullLogits);
+        Map<String, INDArray> out = segments.forward(batch.ids(), batch.blockInputs(segments), listener, perHead, fullLogits);
         Map<String, INDArray> cache = new LinkedHashMap<>();
         for (String h : cacheHooks) {
             INDArray a = listener.cache().get(h);
