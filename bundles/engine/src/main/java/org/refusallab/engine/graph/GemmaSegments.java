@@ -21,7 +21,7 @@ public final class GemmaSegments {
 
     private final GemmaConfig cfg;
     private final Map<String, INDArray> weights;
-    private final INDArray cosTable, sinTable; // [max_pos, d_head]
+    private final float[] cosTable, sinTable; // [max_pos, d_head], row-major
     private final Map<Boolean, PlannedGraph[]> blocks = new HashMap<>();
     private final Map<Boolean, PlannedGraph> heads = new HashMap<>();
     private PlannedGraph embedding;
@@ -34,8 +34,10 @@ public final class GemmaSegments {
     /**
      * ND4J frees an array's off-heap memory only once the garbage collector has found its Java object, and a forward
      * makes little Java garbage, so collections are rare while freed activations pile up off-heap (gemma-2b, B=24:
-     * peak RSS 1.35x the weights). After each segment, if the resident set has grown more than this past what it
-     * was when the weights were in place, ask for a collection (at most once per {@link #MIN_GC_INTERVAL_NS}).
+     * peak RSS 1.35x the weights, with SameDiff's sessions). Planned forwards reuse their activations, so what
+     * piles up now is inputs, copies of outputs and hooks, and evicted plans. After each forward, if the resident set
+     * has grown more than this past what it was when the weights were in place, ask for a collection (at most once
+     * per {@link #MIN_GC_INTERVAL_NS}).
      */
     private final long gcAboveRssBytes;
     private static final long MIN_GC_INTERVAL_NS = 1_000_000_000L;
@@ -47,8 +49,8 @@ public final class GemmaSegments {
         this.gcAboveRssBytes = Pointer.physicalBytes() + Math.max(512L << 20, GemmaTensors.totalBytes(weights) / 10);
         this.planBudgetBytes = Math.max(256L << 20, GemmaTensors.totalBytes(weights) / 16);
         INDArray[] tables = GemmaGraph.rotaryTables(cfg.maxPositionEmbeddings(), cfg.headDim(), cfg.ropeTheta());
-        this.cosTable = tables[0];
-        this.sinTable = tables[1];
+        this.cosTable = tables[0].data().asFloat();
+        this.sinTable = tables[1].data().asFloat();
     }
 
     /** Inputs every block reads: rotary cos/sin gathered at each position id, and the additive attention bias. */
@@ -64,18 +66,20 @@ public final class GemmaSegments {
      */
     public BlockInputs blockInputs(int[][] positionIds, float[] bias) {
         int b = positionIds.length, s = positionIds[0].length, dh = cfg.headDim();
-        int[] flat = new int[b * s];
+        // gathered in Java: INDArray.getRows copies row by row through views (a quarter of a toy forward's time)
+        float[] cos = new float[b * s * dh], sin = new float[b * s * dh];
         for (int r = 0; r < b; r++) {
             for (int p = 0; p < s; p++) {
-                if (positionIds[r][p] >= cfg.maxPositionEmbeddings()) {
-                    throw new IllegalArgumentException("position " + positionIds[r][p] + " exceeds max_position_embeddings " + cfg.maxPositionEmbeddings());
+                int pos = positionIds[r][p];
+                if (pos >= cfg.maxPositionEmbeddings()) {
+                    throw new IllegalArgumentException("position " + pos + " exceeds max_position_embeddings " + cfg.maxPositionEmbeddings());
                 }
-                flat[r * s + p] = positionIds[r][p];
+                System.arraycopy(cosTable, pos * dh, cos, (r * s + p) * dh, dh);
+                System.arraycopy(sinTable, pos * dh, sin, (r * s + p) * dh, dh);
             }
         }
-        INDArray cos = cosTable.getRows(flat).reshape(b, s, 1, dh);
-        INDArray sin = sinTable.getRows(flat).reshape(b, s, 1, dh);
-        return new BlockInputs(cos, sin, Nd4j.create(bias, new long[] {b, 1, s, s}, 'c'));
+        long[] shape = {b, s, 1, dh};
+        return new BlockInputs(Nd4j.create(cos, shape, 'c'), Nd4j.create(sin, shape, 'c'), Nd4j.create(bias, new long[] {b, 1, s, s}, 'c'));
     }
 
     /** Runs embedding, blocks and head; returns last_logits and, if asked, the full logits (copies the caller owns). */
@@ -87,13 +91,13 @@ public final class GemmaSegments {
         for (int layer = 0; layer < blockGraphs.length; layer++) {
             // consecutive blocks use different arenas: a block's input is the previous block's output
             x = p.run(1 + layer, blockGraphs[layer], p.blockArenas[layer % 2], in.with(x), watcher).get(GemmaGraph.blockOutput(layer));
-            collectIfGrown();
         }
         Map<String, INDArray> out = p.run(1 + blockGraphs.length, head(fullLogits), p.headArena,
                 Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {ids[0].length - 1})), watcher);
         Map<String, INDArray> copies = new LinkedHashMap<>();
         out.forEach((k, v) -> copies.put(k, v.dup()));
         evictBeyondBudget(p);
+        collectIfGrown();
         return copies;
     }
 

@@ -27,9 +27,12 @@ import org.nd4j.linalg.api.ops.ScalarOp;
 import org.nd4j.linalg.api.ops.impl.shape.Shape;
 import org.nd4j.linalg.api.ops.impl.shape.Size;
 import org.nd4j.linalg.api.ops.impl.shape.Rank;
+import org.nd4j.linalg.api.ops.impl.shape.Reshape;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
 import org.nd4j.linalg.api.shape.LongShapeDescriptor;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.nativeblas.NativeOps;
+import org.nd4j.nativeblas.NativeOpsHolder;
 
 /**
  * Runs an inference SameDiff graph (no control flow) without SameDiff's InferenceSession. SameDiff M2.1 redoes the
@@ -197,6 +200,13 @@ public final class PlannedGraph {
             this.placeholderIds = Arrays.stream(placeholderNames).mapToInt(ids::get).toArray();
         }
 
+        /** libnd4j ops one run executes (folded ops, views and pass-through hooks not counted). */
+        public int nativeOps() {
+            int n = 0;
+            for (Step s : steps) if (s.ctx != null) n++;
+            return n;
+        }
+
         /** The requested outputs of the call that made this plan (it ran the graph once). */
         public Map<String, INDArray> firstOutputs() {
             return firstOutputs;
@@ -214,7 +224,7 @@ public final class PlannedGraph {
                     values[s.out[0]] = values[s.in[0]];
                 } else {
                     for (int pos : s.varyingInputs) s.ctx.setInputArray(pos, values[s.in[pos]]);
-                    execute(s.fn, s.ctx);
+                    replay(s.fn, s.ctx);
                 }
                 if (watcher != null) {
                     for (int o = 0; o < s.out.length; o++) {
@@ -231,6 +241,21 @@ public final class PlannedGraph {
     private static void execute(DifferentialFunction fn, OpContext ctx) {
         if (fn instanceof CustomOp c) Nd4j.getExecutioner().exec(c, ctx);
         else Nd4j.getExecutioner().exec((Op) fn, ctx);
+    }
+
+    private static final NativeOps NATIVE = NativeOpsHolder.getInstance().getDeviceNativeOps();
+
+    /**
+     * A planned op again: custom ops straight to libnd4j (the executioner's Java-side checks, profiling hooks and
+     * workspace checks cost as much as a toy-sized op, and the planning call already passed them).
+     */
+    private static void replay(DifferentialFunction fn, OpContext ctx) {
+        if (fn instanceof CustomOp c) {
+            int status = NATIVE.execCustomOp2(null, c.opHash(), ctx.contextPointer());
+            if (status != 0) throw new IllegalStateException("op " + fn.getOwnName() + " (" + c.opName() + ") failed: " + NATIVE.lastErrorMessage());
+        } else {
+            Nd4j.getExecutioner().exec((Op) fn, ctx);
+        }
     }
 
     /**
@@ -266,7 +291,7 @@ public final class PlannedGraph {
         Arrays.fill(lastUse, -1);
         for (int s = 0; s < ops.size(); s++) {
             OpInfo info = ops.get(s);
-            if (info.op().getOp() instanceof Identity) root[info.out()[0]] = root[info.in()[0]];
+            if (info.op().getOp() instanceof Identity || viewable(info)) root[info.out()[0]] = root[info.in()[0]];
             for (int in : info.in()) lastUse[root[in]] = s;
         }
         for (String o : outputs) lastUse[root[ids.get(o)]] = Integer.MAX_VALUE;
@@ -292,6 +317,18 @@ public final class PlannedGraph {
                 varying[info.out()[0]] = varying[info.in()[0]];
                 if (!known[info.out()[0]]) steps.add(new Step(fn, null, info.in(), info.out(), info.outNames(), new int[0]));
                 notify(watcher, info, values);
+                continue;
+            }
+            if (viewable(info) && !varying[info.in()[0]] && !known[info.in()[0]] && isPlain(args[0])) {
+                // reshape of a contiguous array that nothing else reads: a view of it, no op and no copy
+                long[] shape = ((DynamicCustomOp) fn).calculateOutputShape(argsContext(fn, args)).get(0).getShape();
+                if (Arrays.stream(shape).reduce(1L, (p, q) -> p * q) != args[0].length()) {
+                    throw new IllegalStateException("op " + info.op().getName() + ": reshape " + Arrays.toString(args[0].shape()) + " to " + Arrays.toString(shape));
+                }
+                values[info.out()[0]] = Nd4j.create(args[0].data(), shape, Nd4j.getStrides(shape, 'c'), 0, 'c', args[0].dataType());
+                notify(watcher, info, values);
+                // a step only so that watchers see it on later calls (in = out: the view stays as planned)
+                steps.add(new Step(fn, null, info.out(), info.out(), info.outNames(), new int[0]));
                 continue;
             }
             // Ops reading only fixed values or only shapes give the same result on every call: run them now only.
@@ -361,6 +398,24 @@ public final class PlannedGraph {
         Plan plan = new Plan(fixed, steps.toArray(new Step[0]), usedPlaceholders.toArray(new String[0]));
         for (String o : outputs) plan.firstOutputs.put(o, values[ids.get(o)]);
         return plan;
+    }
+
+    /** A reshape whose input has no other reader: it can be a view of that input (planned once, never run). */
+    private boolean viewable(OpInfo info) {
+        if (!(info.op().getOp() instanceof Reshape) || info.in().length == 0) return false;
+        List<String> readers = sd.getVariables().get(info.op().getInputsToOp().get(0)).getInputsForOp();
+        return readers != null && readers.size() == 1;
+    }
+
+    private static boolean isPlain(INDArray a) {
+        return a.ordering() == 'c' && a.offset() == 0 && Arrays.equals(a.stride(), Nd4j.getStrides(a.shape(), 'c'));
+    }
+
+    private static OpContext argsContext(DifferentialFunction fn, INDArray[] args) {
+        DynamicCustomOp op = (DynamicCustomOp) fn;
+        OpContext ctx = Nd4j.getExecutioner().buildContext();
+        ctx.setArgs(args, op.iArgs(), op.dArgs(), op.tArgs(), op.bArgs());
+        return ctx;
     }
 
     private static void notify(Watcher watcher, OpInfo info, INDArray[] values) {
