@@ -26,6 +26,7 @@ import org.nd4j.linalg.api.ops.ReduceOp;
 import org.nd4j.linalg.api.ops.ScalarOp;
 import org.nd4j.linalg.api.ops.impl.shape.Shape;
 import org.nd4j.linalg.api.ops.impl.shape.Size;
+import org.nd4j.linalg.api.ops.impl.reduce.Mmul;
 import org.nd4j.linalg.api.ops.impl.shape.Rank;
 import org.nd4j.linalg.api.ops.impl.shape.Reshape;
 import org.nd4j.linalg.api.ops.impl.transforms.same.Identity;
@@ -174,6 +175,7 @@ public final class PlannedGraph {
         final int[] in, out;
         final String[] outNames;
         final int[] varyingInputs;  // positions in ctx whose array changes from call to call (placeholders)
+        boolean smallGemm;          // a matrix product too small to share between BLAS threads
 
         Step(DifferentialFunction fn, OpContext ctx, int[] in, int[] out, String[] outNames, int[] varyingInputs) {
             this.fn = fn;
@@ -192,12 +194,14 @@ public final class PlannedGraph {
         private final int[] placeholderIds;
         private final String[] placeholderNames;
         private final Map<String, INDArray> firstOutputs = new LinkedHashMap<>();
+        private final int smallGemms;
 
         private Plan(INDArray[] fixed, Step[] steps, String[] placeholderNames) {
             this.fixed = fixed;
             this.steps = steps;
             this.placeholderNames = placeholderNames;
             this.placeholderIds = Arrays.stream(placeholderNames).mapToInt(ids::get).toArray();
+            this.smallGemms = (int) Arrays.stream(steps).filter(s -> s.smallGemm).count();
         }
 
         /** libnd4j ops one run executes (folded ops, views and pass-through hooks not counted). */
@@ -218,12 +222,19 @@ public final class PlannedGraph {
          */
         public Map<String, INDArray> run(Map<String, INDArray> placeholderValues, Watcher watcher) {
             INDArray[] values = fixed.clone();
+            boolean switchThreads = BlasThreads.available() && smallGemms > 0;
+            int blasThreads = switchThreads ? BlasThreads.get() : 1, current = blasThreads;
             for (int i = 0; i < placeholderIds.length; i++) values[placeholderIds[i]] = placeholderValues.get(placeholderNames[i]);
             for (Step s : steps) {
                 if (s.ctx == null) {
                     values[s.out[0]] = values[s.in[0]];
                 } else {
                     for (int pos : s.varyingInputs) s.ctx.setInputArray(pos, values[s.in[pos]]);
+                    int threads = s.smallGemm ? 1 : blasThreads;
+                    if (switchThreads && threads != current && (s.smallGemm || s.fn instanceof Mmul)) {
+                        BlasThreads.set(threads);
+                        current = threads;
+                    }
                     replay(s.fn, s.ctx);
                 }
                 if (watcher != null) {
@@ -232,6 +243,7 @@ public final class PlannedGraph {
                     }
                 }
             }
+            if (current != blasThreads) BlasThreads.set(blasThreads);
             Map<String, INDArray> result = new LinkedHashMap<>();
             for (String o : outputs) result.put(o, values[ids.get(o)]);
             return result;
@@ -244,6 +256,21 @@ public final class PlannedGraph {
     }
 
     private static final NativeOps NATIVE = NativeOpsHolder.getInstance().getDeviceNativeOps();
+
+    /**
+     * Matrix products below this many FLOPs run on one BLAS thread. Handing a tiny GEMM to OpenBLAS's second
+     * thread costs more than it saves: at the toy model's shapes 40% of the forward thread's CPU time was
+     * OpenBLAS waiting for its worker in sched_yield (async-profiler), far worse when the cores are busy.
+     */
+    static final double SMALL_GEMM_FLOPS = 1 << 24;
+
+    /** 2 x (output elements) x (inner dimension) of a planned matmul. */
+    private static double gemmFlops(Mmul m, INDArray a, INDArray out) {
+        long[] iArgs = m.iArgs();
+        boolean transposeA = iArgs.length > 0 && iArgs[0] != 0;
+        long inner = a.size(transposeA ? a.rank() - 2 : a.rank() - 1);
+        return 2.0 * out.length() * inner;
+    }
 
     /**
      * A planned op again: custom ops straight to libnd4j (the executioner's Java-side checks, profiling hooks and
@@ -375,7 +402,9 @@ public final class PlannedGraph {
                 known[info.out()[o]] = fold;
             }
             if (!fold) { // a folded op's context is left to the garbage collector (it frees the native part)
-                steps.add(new Step(fn, ctx, info.in(), info.out(), info.outNames(), varyingPos.stream().mapToInt(Integer::intValue).toArray()));
+                Step step = new Step(fn, ctx, info.in(), info.out(), info.outNames(), varyingPos.stream().mapToInt(Integer::intValue).toArray());
+                step.smallGemm = fn instanceof Mmul m && gemmFlops(m, args[0], outs[0]) < SMALL_GEMM_FLOPS;
+                steps.add(step);
             }
             notify(watcher, info, values);
             // hand on arrays whose last reader this op was (after allocating its outputs: never an op's own input)
