@@ -176,6 +176,7 @@ public final class PlannedGraph {
         final String[] outNames;
         final int[] varyingInputs;  // positions in ctx whose array changes from call to call (placeholders)
         boolean smallGemm;          // a matrix product too small to share between BLAS threads
+        LegacyCall legacy;          // a legacy op as one resolved native call (fixed inputs only)
 
         Step(DifferentialFunction fn, OpContext ctx, int[] in, int[] out, String[] outNames, int[] varyingInputs) {
             this.fn = fn;
@@ -235,7 +236,8 @@ public final class PlannedGraph {
                         BlasThreads.set(threads);
                         current = threads;
                     }
-                    replay(s.fn, s.ctx);
+                    if (s.legacy != null) s.legacy.run();
+                    else replay(s.fn, s.ctx);
                 }
                 if (watcher != null) {
                     for (int o = 0; o < s.out.length; o++) {
@@ -393,7 +395,15 @@ public final class PlannedGraph {
             } else {
                 throw new UnsupportedOperationException("op " + info.op().getName() + " (" + fn.getClass().getSimpleName() + ") is not supported by PlannedGraph");
             }
-            execute(fn, ctx);
+            // small products on one thread here too, so that later runs repeat this call's numbers exactly
+            boolean smallGemm = fn instanceof Mmul m && gemmFlops(m, args[0], outs[0]) < SMALL_GEMM_FLOPS && BlasThreads.available();
+            int blasThreads = smallGemm ? BlasThreads.get() : 0;
+            if (smallGemm) BlasThreads.set(1);
+            try {
+                execute(fn, ctx);
+            } finally {
+                if (smallGemm) BlasThreads.set(blasThreads);
+            }
             for (int o = 0; o < outs.length; o++) {
                 if (ctx.getOutputArrays().get(o) != outs[o]) {
                     throw new IllegalStateException("op " + info.op().getName() + " replaced its output array; it cannot run planned");
@@ -403,7 +413,10 @@ public final class PlannedGraph {
             }
             if (!fold) { // a folded op's context is left to the garbage collector (it frees the native part)
                 Step step = new Step(fn, ctx, info.in(), info.out(), info.outNames(), varyingPos.stream().mapToInt(Integer::intValue).toArray());
-                step.smallGemm = fn instanceof Mmul m && gemmFlops(m, args[0], outs[0]) < SMALL_GEMM_FLOPS;
+                step.smallGemm = smallGemm;
+                if (fn instanceof Op op && !(fn instanceof CustomOp) && varyingPos.isEmpty()) {
+                    step.legacy = LegacyCall.of(op, args[0], args.length > 1 ? args[1] : null, outs[0]);
+                }
                 steps.add(step);
             }
             notify(watcher, info, values);
