@@ -32,6 +32,7 @@ final class LegacyCall {
     private final OpaqueDataBuffer x, z, third;
     private final LongPointer xShape, zShape, thirdShape;
     private final Pointer extraArgs;
+    private final org.nd4j.linalg.api.buffer.DataBuffer extraArgsBuffer; // held: extraArgs points into it
 
     private LegacyCall(Kind kind, Op op, INDArray x, INDArray z, INDArray third) {
         this.kind = kind;
@@ -43,8 +44,8 @@ final class LegacyCall {
         this.xShape = (LongPointer) x.shapeInfoDataBuffer().addressPointer();
         this.zShape = (LongPointer) z.shapeInfoDataBuffer().addressPointer();
         this.thirdShape = third == null ? null : (LongPointer) third.shapeInfoDataBuffer().addressPointer();
-        this.extraArgs = op.extraArgs() == null || op.extraArgsDataBuff(z.dataType()) == null ? null
-                : op.extraArgsDataBuff(z.dataType()).addressPointer();
+        this.extraArgsBuffer = op.extraArgs() == null ? null : op.extraArgsDataBuff(z.dataType());
+        this.extraArgs = extraArgsBuffer == null ? null : extraArgsBuffer.addressPointer();
     }
 
     private static OpaqueDataBuffer buffer(INDArray a) {
