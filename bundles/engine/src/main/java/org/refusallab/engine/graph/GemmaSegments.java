@@ -90,12 +90,11 @@ public final class GemmaSegments {
         INDArray idArray = Nd4j.createFromArray(ids);
         Plans p = plans(Arrays.toString(idArray.shape()) + perHeadResult + fullLogits);
         PlannedGraph[] blockGraphs = blocks(perHeadResult);
-        INDArray x = p.run(0, embedding(), p.embedArena, Map.of(GemmaGraph.INPUT_IDS, idArray), watcher).get(GemmaGraph.EMBED_OUT);
+        INDArray x = p.run(0, embedding(), embedArena, Map.of(GemmaGraph.INPUT_IDS, idArray), watcher).get(GemmaGraph.EMBED_OUT);
         for (int layer = 0; layer < blockGraphs.length; layer++) {
-            // consecutive blocks use different arenas: a block's input is the previous block's output
-            x = p.run(1 + layer, blockGraphs[layer], p.blockArenas[layer % 2], in.with(x), watcher).get(GemmaGraph.blockOutput(layer));
+            x = p.run(1 + layer, blockGraphs[layer], blockArenas[layer % 2], in.with(x), watcher).get(GemmaGraph.blockOutput(layer));
         }
-        Map<String, INDArray> out = p.run(1 + blockGraphs.length, head(fullLogits), p.headArena,
+        Map<String, INDArray> out = p.run(1 + blockGraphs.length, head(fullLogits), headArena,
                 Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {ids[0].length - 1})), watcher);
         Map<String, INDArray> copies = new LinkedHashMap<>();
         out.forEach((k, v) -> copies.put(k, v.dup()));
@@ -104,22 +103,30 @@ public final class GemmaSegments {
         return copies;
     }
 
-    /** The plans of the segments for one input shape and variant, and the arrays they share. */
+    /**
+     * Output buffers of all plans (a forward runs one plan per segment, and plans never run interleaved). Consecutive
+     * blocks use different arenas: a block's input is the previous block's output.
+     */
+    private final PlannedGraph.Arena embedArena = new PlannedGraph.Arena(), headArena = new PlannedGraph.Arena();
+    private final PlannedGraph.Arena[] blockArenas = {new PlannedGraph.Arena(), new PlannedGraph.Arena()};
+
+    /** The plans of the segments for one input shape and variant. */
     private final class Plans {
         final PlannedGraph.Plan[] segments = new PlannedGraph.Plan[cfg.numLayers() + 2];
-        final PlannedGraph.Arena embedArena = new PlannedGraph.Arena(), headArena = new PlannedGraph.Arena();
-        final PlannedGraph.Arena[] blockArenas = {new PlannedGraph.Arena(), new PlannedGraph.Arena()};
+        long bytes; // arena memory allocated while planning these (held by them once an arena moves on)
 
         Map<String, INDArray> run(int i, PlannedGraph graph, PlannedGraph.Arena arena, Map<String, INDArray> inputs, PlannedGraph.Watcher watcher) {
             if (segments[i] == null) {
+                long before = arena.bytes();
                 segments[i] = graph.plan(inputs, arena, watcher);
+                bytes += arena.bytes() - before;
                 return segments[i].firstOutputs();
             }
             return segments[i].run(inputs, watcher);
         }
 
         long bytes() {
-            return embedArena.bytes() + headArena.bytes() + blockArenas[0].bytes() + blockArenas[1].bytes();
+            return bytes;
         }
     }
 

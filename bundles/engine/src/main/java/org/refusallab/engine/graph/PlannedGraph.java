@@ -137,32 +137,33 @@ public final class PlannedGraph {
     }
 
     /**
-     * Output arrays shared by plans that never run interleaved. Plans take arrays in the order they first need them;
-     * the n-th array one plan takes is the n-th another plan of the same structure takes, so identical segments
-     * (the blocks) share all their activations.
+     * Output buffers shared by plans that never run interleaved. Plans take buffers in the order they first need them;
+     * the n-th buffer one plan takes is the n-th another plan of the same structure takes, so identical segments (the
+     * blocks) share all their activations, and plans for other input shapes reuse them too (as views of the needed
+     * shape): a new sequence length, as greedy decoding makes at every step, allocates nothing unless a buffer must
+     * grow (fresh memory costs a zero-fill and page faults: most of planning's time, measured). A buffer that grows
+     * is replaced with room for a quarter more; plans made before keep the old one.
      */
     public static final class Arena {
-        private final List<INDArray> arrays = new ArrayList<>();
+        private final List<INDArray> buffers = new ArrayList<>(); // 1-D
         private long bytes;
 
         INDArray take(int n, DataType type, long[] shape) {
-            if (n < arrays.size()) {
-                INDArray a = arrays.get(n);
-                if (a.dataType() == type && Arrays.equals(a.shape(), shape)) return a;
-                return fresh(type, shape); // another structure: not shared
+            long length = 1;
+            for (long d : shape) length *= d;
+            if (shape.length == 0 || length == 0) return Nd4j.createUninitialized(type, shape); // scalars: not worth sharing
+            INDArray buffer = n < buffers.size() ? buffers.get(n) : null;
+            if (buffer == null || buffer.dataType() != type || buffer.length() < length) {
+                long capacity = buffer == null || buffer.dataType() != type ? length : Math.max(length, buffer.length() + buffer.length() / 4);
+                buffer = Nd4j.createUninitialized(type, capacity);
+                bytes += capacity * type.width();
+                if (n < buffers.size()) buffers.set(n, buffer);
+                else buffers.add(buffer);
             }
-            INDArray a = fresh(type, shape);
-            arrays.add(a);
-            return a;
+            return Nd4j.create(buffer.data(), shape, Nd4j.getStrides(shape, 'c'), 0, 'c', type);
         }
 
-        private INDArray fresh(DataType type, long[] shape) {
-            INDArray a = Nd4j.createUninitialized(type, shape);
-            bytes += a.length() * type.width();
-            return a;
-        }
-
-        /** Bytes of every array this arena handed out. */
+        /** Bytes this arena has allocated so far (buffers replaced since included: plans may still hold them). */
         public long bytes() {
             return bytes;
         }
