@@ -18,6 +18,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.refusallab.api.model.ForwardRequest;
 import org.refusallab.api.model.ForwardResult;
+import org.refusallab.api.model.GenerationRequest;
 import org.refusallab.api.model.Intervention;
 import org.refusallab.checkpoint.Checkpoint;
 import org.refusallab.checkpoint.GemmaConfig;
@@ -122,6 +123,40 @@ class PlannedForwardTest {
                     org.nd4j.linalg.indexing.NDArrayIndex.all()).dup().data().asFloat();
             float[] got = fr.lastLogits().row(r);
             for (int v = 0; v < last.length; v++) assertEquals(last[v], got[v], 1e-5f * Math.max(1f, Math.abs(last[v])), "row " + r + " logit " + v);
+        }
+    }
+
+    /** Greedy decoding as a plain loop of unpadded forwards (ties to the lowest id). */
+    static List<int[]> manualGreedy(List<int[]> prompts, int steps, List<Intervention> interventions) {
+        List<int[]> seqs = new java.util.ArrayList<>(prompts);
+        List<int[]> produced = new java.util.ArrayList<>();
+        for (int r = 0; r < prompts.size(); r++) produced.add(new int[0]);
+        for (int step = 0; step < steps; step++) {
+            ForwardResult fr = model.run(new ForwardRequest(seqs, Set.of(), interventions));
+            for (int r = 0; r < seqs.size(); r++) {
+                int next = GemmaModel.argmax(fr.lastLogits().row(r));
+                int[] grown = java.util.Arrays.copyOf(seqs.get(r), seqs.get(r).length + 1);
+                grown[grown.length - 1] = next;
+                seqs.set(r, grown);
+                int[] p = java.util.Arrays.copyOf(produced.get(r), produced.get(r).length + 1);
+                p[p.length - 1] = next;
+                produced.set(r, p);
+            }
+        }
+        return produced;
+    }
+
+    @Test
+    void paddedGenerationStepsGiveTheUnpaddedTokens() {
+        float[] dir = new float[64];
+        for (int i = 0; i < dir.length; i++) dir[i] = (float) Math.sin(i + 1.0);
+        List<List<Intervention>> cases = List.of(List.of(),
+                List.of(Intervention.projectOut("blocks.1.hook_resid_pre", dir, null, null)), // padded steps
+                List.of(Intervention.add("blocks.2.hook_resid_post", dir, 0.5f, null, new int[] {0}))); // positions: unpadded
+        for (List<Intervention> ivs : cases) {
+            List<int[]> expected = manualGreedy(A, 12, ivs);
+            List<int[]> got = model.generate(new GenerationRequest(A, 12, ivs), Set.of()); // no stop ids: all 12 steps
+            for (int r = 0; r < A.size(); r++) assertArrayEquals(expected.get(r), got.get(r), "row " + r + " with " + ivs.size() + " interventions");
         }
     }
 }
