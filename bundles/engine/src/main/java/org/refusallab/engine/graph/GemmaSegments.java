@@ -87,20 +87,24 @@ public final class GemmaSegments {
 
     /** Runs embedding, blocks and head; returns last_logits and, if asked, the full logits (copies the caller owns). */
     public Map<String, INDArray> forward(int[][] ids, BlockInputs in, PlannedGraph.Watcher watcher, boolean perHeadResult, boolean fullLogits) {
-        INDArray idArray = Nd4j.createFromArray(ids);
-        Plans p = plans(Arrays.toString(idArray.shape()) + perHeadResult + fullLogits);
-        PlannedGraph[] blockGraphs = blocks(perHeadResult);
-        INDArray x = p.run(0, embedding(), embedArena, Map.of(GemmaGraph.INPUT_IDS, idArray), watcher).get(GemmaGraph.EMBED_OUT);
-        for (int layer = 0; layer < blockGraphs.length; layer++) {
-            x = p.run(1 + layer, blockGraphs[layer], blockArenas[layer % 2], in.with(x), watcher).get(GemmaGraph.blockOutput(layer));
+        try {
+            INDArray idArray = Nd4j.createFromArray(ids);
+            Plans p = plans(Arrays.toString(idArray.shape()) + perHeadResult + fullLogits);
+            PlannedGraph[] blockGraphs = blocks(perHeadResult);
+            INDArray x = p.run(0, embedding(), embedArena, Map.of(GemmaGraph.INPUT_IDS, idArray), watcher).get(GemmaGraph.EMBED_OUT);
+            for (int layer = 0; layer < blockGraphs.length; layer++) {
+                x = p.run(1 + layer, blockGraphs[layer], blockArenas[layer % 2], in.with(x), watcher).get(GemmaGraph.blockOutput(layer));
+            }
+            Map<String, INDArray> out = p.run(1 + blockGraphs.length, head(fullLogits), headArena,
+                    Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {ids[0].length - 1})), watcher);
+            Map<String, INDArray> copies = new LinkedHashMap<>();
+            out.forEach((k, v) -> copies.put(k, v.dup()));
+            evictBeyondBudget(p);
+            collectIfGrown();
+            return copies;
+        } finally {
+            PlannedGraph.restoreBlasThreads(); // small products ran on one thread
         }
-        Map<String, INDArray> out = p.run(1 + blockGraphs.length, head(fullLogits), headArena,
-                Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {ids[0].length - 1})), watcher);
-        Map<String, INDArray> copies = new LinkedHashMap<>();
-        out.forEach((k, v) -> copies.put(k, v.dup()));
-        evictBeyondBudget(p);
-        collectIfGrown();
-        return copies;
     }
 
     /**

@@ -220,23 +220,20 @@ public final class PlannedGraph {
 
         /**
          * Runs the planned ops on new placeholder values (same shapes as planned); returns the requested outputs,
-         * which are the plan's own arrays (valid until a plan of the same arena runs again).
+         * which are the plan's own arrays (valid until a plan of the same arena runs again). May leave OpenBLAS on
+         * one thread: call {@link #restoreBlasThreads()} when done with a series of runs.
          */
         public Map<String, INDArray> run(Map<String, INDArray> placeholderValues, Watcher watcher) {
             INDArray[] values = fixed.clone();
             boolean switchThreads = BlasThreads.available() && smallGemms > 0;
-            int blasThreads = switchThreads ? BlasThreads.get() : 1, current = blasThreads;
+            int blasThreads = switchThreads ? BlasThreads.configured() : 1;
             for (int i = 0; i < placeholderIds.length; i++) values[placeholderIds[i]] = placeholderValues.get(placeholderNames[i]);
             for (Step s : steps) {
                 if (s.ctx == null) {
                     values[s.out[0]] = values[s.in[0]];
                 } else {
                     for (int pos : s.varyingInputs) s.ctx.setInputArray(pos, values[s.in[pos]]);
-                    int threads = s.smallGemm ? 1 : blasThreads;
-                    if (switchThreads && threads != current && (s.smallGemm || s.fn instanceof Mmul)) {
-                        BlasThreads.set(threads);
-                        current = threads;
-                    }
+                    if (switchThreads && (s.smallGemm || s.fn instanceof Mmul)) BlasThreads.use(s.smallGemm ? 1 : blasThreads);
                     if (s.legacy != null) s.legacy.run();
                     else replay(s.fn, s.ctx);
                 }
@@ -246,7 +243,6 @@ public final class PlannedGraph {
                     }
                 }
             }
-            if (current != blasThreads) BlasThreads.set(blasThreads);
             Map<String, INDArray> result = new LinkedHashMap<>();
             for (String o : outputs) result.put(o, values[ids.get(o)]);
             return result;
@@ -259,6 +255,11 @@ public final class PlannedGraph {
     }
 
     private static final NativeOps NATIVE = NativeOpsHolder.getInstance().getDeviceNativeOps();
+
+    /** OpenBLAS back on the thread count ND4J configured, after plans ran small products on one thread. */
+    public static void restoreBlasThreads() {
+        if (BlasThreads.available()) BlasThreads.restore();
+    }
 
     /**
      * Matrix products below this many FLOPs run on one BLAS thread. Handing a tiny GEMM to OpenBLAS's second
@@ -398,13 +399,8 @@ public final class PlannedGraph {
             }
             // small products on one thread here too, so that later runs repeat this call's numbers exactly
             boolean smallGemm = fn instanceof Mmul m && gemmFlops(m, args[0], outs[0]) < SMALL_GEMM_FLOPS && BlasThreads.available();
-            int blasThreads = smallGemm ? BlasThreads.get() : 0;
-            if (smallGemm) BlasThreads.set(1);
-            try {
-                execute(fn, ctx);
-            } finally {
-                if (smallGemm) BlasThreads.set(blasThreads);
-            }
+            if (BlasThreads.available() && fn instanceof Mmul) BlasThreads.use(smallGemm ? 1 : BlasThreads.configured());
+            execute(fn, ctx);
             for (int o = 0; o < outs.length; o++) {
                 if (ctx.getOutputArrays().get(o) != outs[o]) {
                     throw new IllegalStateException("op " + info.op().getName() + " replaced its output array; it cannot run planned");
