@@ -56,16 +56,18 @@ LD_PRELOAD="$BLAS" OMP_NUM_THREADS="$TORCH_OMP_THREADS" OPENBLAS_NUM_THREADS="$T
   --repeats "$REPEATS" --warmup "$WARMUP" --threads "$TORCH_OMP_THREADS" | tee "$OUT/torch.txt"
 echo "load after pytorch: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/summary.txt"
 
-# The two tables (header "batch seq forward_s ...") joined on batch size.
+# The two tables (header "batch seq forward_s ...") joined on batch size; times are medians, min/max beside them
+# (sd_med/min: how far the engine's median is above its fastest forward; the same for PyTorch).
 {
   echo
-  printf '%-6s %-5s %-12s %-12s %-8s %-15s %-15s %-15s %-15s %-13s %-13s\n' batch seq samediff_s pytorch_s ratio \
-    sd_tokens/s pt_tokens/s sd_gemm_GFLOP/s pt_gemm_GFLOP/s sd_rss_GB pt_rss_GB
+  printf '%-6s %-5s %-10s %-10s %-7s %-10s %-10s %-10s %-10s %-10s %-10s %-11s %-11s %-9s %-9s\n' batch seq samediff_s pytorch_s ratio \
+    sd_min_s sd_max_s pt_min_s pt_max_s sd_med/min pt_med/min sd_gemm_GF/s pt_gemm_GF/s sd_rss_GB pt_rss_GB
   awk 'FNR == 1 { file++ } /^batch +seq +forward_s/ { table[file] = 1; next } table[file] && NF >= 5 && $1 ~ /^[0-9]+$/ {
-         if (file == 1) { sd[$1] = $3; sdt[$1] = $4; sdg[$1] = $6; sdr[$1] = $7; order[++n] = $1; s[$1] = $2 }
-         else { pt[$1] = $3; ptt[$1] = $4; ptg[$1] = $5; ptr[$1] = $6 } }
+         if (file == 1) { sd[$1] = $3; sdg[$1] = $6; sdr[$1] = $7; sdlo[$1] = $8; sdhi[$1] = $9; order[++n] = $1; s[$1] = $2 }
+         else { pt[$1] = $3; ptg[$1] = $5; ptr[$1] = $6; ptlo[$1] = $7; pthi[$1] = $8 } }
        END { for (i = 1; i <= n; i++) { b = order[i]
-               printf "%-6s %-5s %-12s %-12s %-8.2f %-15s %-15s %-15s %-15s %-13s %-13s\n", b, s[b], sd[b], pt[b], sd[b] / pt[b], sdt[b], ptt[b], sdg[b], ptg[b], sdr[b], ptr[b] } }' \
+               printf "%-6s %-5s %-10s %-10s %-7.2f %-10s %-10s %-10s %-10s %-10.2f %-10.2f %-11s %-11s %-9s %-9s\n", b, s[b], sd[b], pt[b], sd[b] / pt[b],
+                 sdlo[b], sdhi[b], ptlo[b], pthi[b], sd[b] / sdlo[b], pt[b] / ptlo[b], sdg[b], ptg[b], sdr[b], ptr[b] } }' \
     "$OUT/engine.txt" "$OUT/torch.txt"
   grep '^peak RSS' "$OUT/engine.txt" | sed 's/^/samediff: /'
   grep '^peak RSS' "$OUT/torch.txt" | sed 's/^/pytorch:  /'

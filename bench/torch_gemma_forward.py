@@ -117,13 +117,13 @@ def main():
             gate = w["layers"][0]["gate"]
             g, _, _ = median_time(lambda: F.linear(x, gate), a.repeats, 1)
             gemm = 2.0 * b * a.seq * gate.shape[0] * gate.shape[1] / g / 1e9
-            rows.append((b, a.seq, fwd, b * a.seq / fwd, gemm, peak_rss_bytes()))
+            rows.append((b, a.seq, fwd, b * a.seq / fwd, gemm, peak_rss_bytes(), lo, hi))
             print(f"batch {b}: forward {fwd:.4f} s (median of {a.repeats}; min {lo:.4f}, max {hi:.4f}), "
                   f"{b * a.seq / fwd:.1f} tokens/s; GEMM ceiling {gemm:.1f} GFLOP/s; peak RSS {peak_rss_bytes() / 1e9:.2f} GB", flush=True)
     print()
-    print(f"{'batch':<6} {'seq':<5} {'forward_s':<10} {'tokens/s':<10} {'gemm_GFLOP/s':<13} {'peak_rss_GB':<12}")
-    for b, s, fwd, tps, gemm, rss in rows:
-        print(f"{b:<6} {s:<5} {fwd:<10.4f} {tps:<10.1f} {gemm:<13.1f} {rss / 1e9:<12.2f}")
+    print(f"{'batch':<6} {'seq':<5} {'forward_s':<10} {'tokens/s':<10} {'gemm_GFLOP/s':<13} {'peak_rss_GB':<12} {'min_s':<10} {'max_s':<10}")
+    for b, s, fwd, tps, gemm, rss, lo, hi in rows:
+        print(f"{b:<6} {s:<5} {fwd:<10.4f} {tps:<10.1f} {gemm:<13.1f} {rss / 1e9:<12.2f} {lo:<10.4f} {hi:<10.4f}")
     print(f"peak RSS {peak_rss_bytes() / 1e9:.2f} GB = {peak_rss_bytes() / nbytes:.2f}x the weights ({nbytes / 1e9:.2f} GB)")
 
 

@@ -80,7 +80,12 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
     record Batch(int[][] ids, int[][] mask, int[] padding, int length) {
 
         static Batch of(List<int[]> seqs, int padId, int vocab) {
-            int len = 0;
+            return of(seqs, padId, vocab, 0);
+        }
+
+        /** @param minLength pad on the left to at least this many positions (0: to the longest row) */
+        static Batch of(List<int[]> seqs, int padId, int vocab, int minLength) {
+            int len = minLength;
             for (int r = 0; r < seqs.size(); r++) {
                 int[] s = seqs.get(r);
                 if (s == null || s.length == 0) throw new IllegalArgumentException("row " + r + " of the batch has no tokens");
@@ -126,17 +131,21 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
     private record Forward(Batch batch, INDArray lastLogits, Map<String, INDArray> cache) { }
 
     private Forward forward(List<int[]> tokens, Set<String> hookPatterns, List<Intervention> interventions) {
+        return forward(tokens, hookPatterns, interventions, 0);
+    }
+
+    private Forward forward(List<int[]> tokens, Set<String> hookPatterns, List<Intervention> interventions, int minLength) {
         Set<String> cacheHooks = HookPoints.expand(hookPatterns, config);
         for (Intervention iv : interventions) {
             if (!hookNames.contains(iv.hook())) throw new IllegalArgumentException("intervention at unknown hook point '" + iv.hook() + "'");
         }
-        Batch batch = Batch.of(tokens, config.padTokenId(), config.vocabSize());
+        Batch batch = Batch.of(tokens, config.padTokenId(), config.vocabSize(), minLength);
         // attn.hook_result exists only in the per-head variant of the blocks
         boolean perHead = cacheHooks.stream().anyMatch(h -> h.endsWith("attn.hook_result"))
                 || interventions.stream().anyMatch(iv -> iv.hook().endsWith("attn.hook_result"));
         HookListener listener = new HookListener(interventions, cacheHooks);
         boolean fullLogits = cacheHooks.contains(GemmaGraph.LOGITS) || listener.interventionHooks().contains(GemmaGraph.LOGITS);
-        Map<String, INDArray> out = segments.forward(batch.ids(), batch.blockInputs(segments), List.of(listener), perHead, fullLogits);
+        Map<String, INDArray> out = segments.forward(batch.ids(), batch.blockInputs(segments), listener, perHead, fullLogits);
         Map<String, INDArray> cache = new LinkedHashMap<>();
         for (String h : cacheHooks) {
             INDArray a = listener.cache().get(h);
@@ -184,7 +193,7 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         boolean[] done = new boolean[b];
         for (int r = 0; r < b; r++) produced.add(new ArrayList<>());
         for (int step = 0; step < request.maxNewTokens(); step++) {
-            ForwardResult fr = run(new ForwardRequest(seqs, Set.of(), request.interventions()));
+            ForwardResult fr = nextTokenLogits(seqs, request.interventions());
             boolean allDone = true;
             for (int r = 0; r < b; r++) {
                 int next = argmax(fr.lastLogits().row(r));
@@ -203,6 +212,24 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         List<int[]> out = new ArrayList<>();
         for (List<Integer> p : produced) out.add(p.stream().mapToInt(Integer::intValue).toArray());
         return out;
+    }
+
+    /**
+     * Greedy decoding pads each step's batch on the left to a multiple of this many positions, so that 7 steps in 8
+     * reuse the execution plan of the previous one instead of planning a new length (planning a toy-sized forward
+     * costs about what a whole SameDiff forward did; replaying one, a twentieth). Padding is masked: the real
+     * positions' logits do not depend on it (the test compares with unpadded steps).
+     */
+    static final int GENERATION_LENGTH_STEP = 8;
+
+    /** One decoding step's last-position logits; padded to {@link #GENERATION_LENGTH_STEP} unless an intervention names positions. */
+    private synchronized ForwardResult nextTokenLogits(List<int[]> seqs, List<Intervention> interventions) {
+        // positions and replacement sources are laid out by the padded length: keep it the caller's there
+        boolean pad = interventions.stream().allMatch(iv -> iv.positions() == null && iv.source() == null);
+        int longest = seqs.stream().mapToInt(s -> s.length).max().orElse(0);
+        int minLength = pad ? (longest + GENERATION_LENGTH_STEP - 1) / GENERATION_LENGTH_STEP * GENERATION_LENGTH_STEP : 0;
+        Forward f = forward(seqs, Set.of(), interventions, minLength);
+        return new ForwardResult(toTensor(f.lastLogits()), Map.of(), f.batch().padding(), f.batch().length());
     }
 
     static int argmax(float[] v) {

@@ -1,14 +1,11 @@
 package org.refusallab.engine.graph;
 
+import java.util.Arrays;
 import java.util.HashMap;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import org.bytedeco.javacpp.Pointer;
-import org.nd4j.autodiff.listeners.Listener;
 import org.nd4j.autodiff.samediff.SameDiff;
-import org.nd4j.autodiff.samediff.internal.InferenceSession;
-import org.nd4j.autodiff.samediff.internal.SessionMemMgr;
-import org.nd4j.autodiff.samediff.internal.memory.ArrayCacheMemoryMgr;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.refusallab.checkpoint.GemmaConfig;
@@ -17,39 +14,46 @@ import org.refusallab.checkpoint.GemmaTensors;
 /**
  * The inference graphs of one model (embedding, blocks, head) and the forward pass that runs them in order:
  * {@code x = embed(ids); for each block x = block(x); logits = head(x)}. Graphs are built on first use for each
- * variant (with or without per-head results) and share the weight arrays.
+ * variant (with or without per-head results) and share the weight arrays; each runs through a {@link PlannedGraph}
+ * plan made once per input shape.
  */
 public final class GemmaSegments {
 
     private final GemmaConfig cfg;
     private final Map<String, INDArray> weights;
-    private final INDArray cosTable, sinTable; // [max_pos, d_head]
-    private final Map<Boolean, SameDiff[]> blocks = new HashMap<>();
-    private SameDiff embedding, head;
-    /**
-     * One array cache for all segments. By default each graph's session keeps its own cache of freed intermediate
-     * arrays, so 18 blocks kept 18 blocks' worth (gemma-2b, B=24: peak RSS 21.4 GB for 10 GB of weights); the blocks
-     * run one after another with the same shapes, so one cache serves them all. Not thread-safe: callers serialise.
-     */
-    private final SessionMemMgr sharedArrays = new ArrayCacheMemoryMgr();
+    private final float[] cosTable, sinTable; // [max_pos, d_head], row-major
+    private final Map<Boolean, PlannedGraph[]> blocks = new HashMap<>();
+    private final Map<Boolean, PlannedGraph> heads = new HashMap<>();
+    private PlannedGraph embedding;
+    /** Execution plans by input shape and variant, least recently used first. Not thread-safe: callers serialise. */
+    private final LinkedHashMap<String, Plans> plans = new LinkedHashMap<>(16, 0.75f, true);
+    /** At most this many bytes of planned activations (all plans) and this many plans stay cached. */
+    private final long planBudgetBytes;
+    private static final int MAX_PLANS = 64;
 
     /**
      * ND4J frees an array's off-heap memory only once the garbage collector has found its Java object, and a forward
      * makes little Java garbage, so collections are rare while freed activations pile up off-heap (gemma-2b, B=24:
-     * peak RSS 1.35x the weights). After each segment, if the resident set has grown more than this past what it
-     * was when the weights were in place, ask for a collection (at most once per {@link #MIN_GC_INTERVAL_NS}).
+     * peak RSS 1.35x the weights, with SameDiff's sessions). Planned forwards reuse their activations, so what
+     * piles up now is inputs, copies of outputs and hooks, and evicted plans. After each forward, if the resident set
+     * has grown more than this past what it was when the weights were in place, ask for a collection (at most once
+     * per {@link #MIN_GC_INTERVAL_NS}).
      */
     private final long gcAboveRssBytes;
     private static final long MIN_GC_INTERVAL_NS = 1_000_000_000L;
     private long lastGcNanos = System.nanoTime() - MIN_GC_INTERVAL_NS;
+    /** Reading the resident set is a /proc read (2.5% of a toy forward's wall time): at most this often. */
+    private static final long MIN_RSS_CHECK_INTERVAL_NS = 50_000_000L;
+    private long lastRssCheckNanos;
 
     public GemmaSegments(GemmaConfig cfg, Map<String, INDArray> weights) {
         this.cfg = cfg;
         this.weights = weights;
         this.gcAboveRssBytes = Pointer.physicalBytes() + Math.max(512L << 20, GemmaTensors.totalBytes(weights) / 10);
+        this.planBudgetBytes = Math.max(256L << 20, GemmaTensors.totalBytes(weights) / 16);
         INDArray[] tables = GemmaGraph.rotaryTables(cfg.maxPositionEmbeddings(), cfg.headDim(), cfg.ropeTheta());
-        this.cosTable = tables[0];
-        this.sinTable = tables[1];
+        this.cosTable = tables[0].data().asFloat();
+        this.sinTable = tables[1].data().asFloat();
     }
 
     /** Inputs every block reads: rotary cos/sin gathered at each position id, and the additive attention bias. */
@@ -65,74 +69,129 @@ public final class GemmaSegments {
      */
     public BlockInputs blockInputs(int[][] positionIds, float[] bias) {
         int b = positionIds.length, s = positionIds[0].length, dh = cfg.headDim();
-        int[] flat = new int[b * s];
+        // gathered in Java: INDArray.getRows copies row by row through views (a quarter of a toy forward's time)
+        float[] cos = new float[b * s * dh], sin = new float[b * s * dh];
         for (int r = 0; r < b; r++) {
             for (int p = 0; p < s; p++) {
-                if (positionIds[r][p] >= cfg.maxPositionEmbeddings()) {
-                    throw new IllegalArgumentException("position " + positionIds[r][p] + " exceeds max_position_embeddings " + cfg.maxPositionEmbeddings());
+                int pos = positionIds[r][p];
+                if (pos >= cfg.maxPositionEmbeddings()) {
+                    throw new IllegalArgumentException("position " + pos + " exceeds max_position_embeddings " + cfg.maxPositionEmbeddings());
                 }
-                flat[r * s + p] = positionIds[r][p];
+                System.arraycopy(cosTable, pos * dh, cos, (r * s + p) * dh, dh);
+                System.arraycopy(sinTable, pos * dh, sin, (r * s + p) * dh, dh);
             }
         }
-        INDArray cos = cosTable.getRows(flat).reshape(b, s, 1, dh);
-        INDArray sin = sinTable.getRows(flat).reshape(b, s, 1, dh);
-        return new BlockInputs(cos, sin, Nd4j.create(bias, new long[] {b, 1, s, s}, 'c'));
+        long[] shape = {b, s, 1, dh};
+        return new BlockInputs(Nd4j.create(cos, shape, 'c'), Nd4j.create(sin, shape, 'c'), Nd4j.create(bias, new long[] {b, 1, s, s}, 'c'));
     }
 
-    /** Runs embedding, blocks and head; returns last_logits and, if asked, the full logits. */
-    public Map<String, INDArray> forward(int[][] ids, BlockInputs in, List<Listener> listeners, boolean perHeadResult, boolean fullLogits) {
-        INDArray x = session(embedding()).output(Map.of(GemmaGraph.INPUT_IDS, Nd4j.createFromArray(ids)), listeners, GemmaGraph.EMBED_OUT)
-                .get(GemmaGraph.EMBED_OUT);
-        SameDiff[] graphs = blocks(perHeadResult);
-        for (int layer = 0; layer < graphs.length; layer++) {
-            String out = GemmaGraph.blockOutput(layer);
-            x = session(graphs[layer]).output(in.with(x), listeners, out).get(out);
+    /** Runs embedding, blocks and head; returns last_logits and, if asked, the full logits (copies the caller owns). */
+    public Map<String, INDArray> forward(int[][] ids, BlockInputs in, PlannedGraph.Watcher watcher, boolean perHeadResult, boolean fullLogits) {
+        try {
+            INDArray idArray = Nd4j.createFromArray(ids);
+            Plans p = plans(Arrays.toString(idArray.shape()) + perHeadResult + fullLogits);
+            PlannedGraph[] blockGraphs = blocks(perHeadResult);
+            INDArray x = p.run(0, embedding(), embedArena, Map.of(GemmaGraph.INPUT_IDS, idArray), watcher).get(GemmaGraph.EMBED_OUT);
+            for (int layer = 0; layer < blockGraphs.length; layer++) {
+                x = p.run(1 + layer, blockGraphs[layer], blockArenas[layer % 2], in.with(x), watcher).get(GemmaGraph.blockOutput(layer));
+            }
+            Map<String, INDArray> out = p.run(1 + blockGraphs.length, head(fullLogits), headArena,
+                    Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {ids[0].length - 1})), watcher);
+            Map<String, INDArray> copies = new LinkedHashMap<>();
+            out.forEach((k, v) -> copies.put(k, v.dup()));
+            evictBeyondBudget(p);
             collectIfGrown();
+            return copies;
+        } finally {
+            PlannedGraph.restoreBlasThreads(); // small products ran on one thread
         }
-        String[] outputs = fullLogits ? new String[] {GemmaGraph.LAST_LOGITS, GemmaGraph.LOGITS} : new String[] {GemmaGraph.LAST_LOGITS};
-        return session(head()).output(Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {ids[0].length - 1})),
-                listeners, outputs);
+    }
+
+    /**
+     * Output buffers of all plans (a forward runs one plan per segment, and plans never run interleaved). Consecutive
+     * blocks use different arenas: a block's input is the previous block's output.
+     */
+    private final PlannedGraph.Arena embedArena = new PlannedGraph.Arena(), headArena = new PlannedGraph.Arena();
+    private final PlannedGraph.Arena[] blockArenas = {new PlannedGraph.Arena(), new PlannedGraph.Arena()};
+
+    /** The plans of the segments for one input shape and variant. */
+    private final class Plans {
+        final PlannedGraph.Plan[] segments = new PlannedGraph.Plan[cfg.numLayers() + 2];
+        long bytes; // arena memory allocated while planning these (held by them once an arena moves on)
+
+        Map<String, INDArray> run(int i, PlannedGraph graph, PlannedGraph.Arena arena, Map<String, INDArray> inputs, PlannedGraph.Watcher watcher) {
+            if (segments[i] == null) {
+                long before = arena.bytes();
+                segments[i] = graph.plan(inputs, arena, watcher);
+                bytes += arena.bytes() - before;
+                return segments[i].firstOutputs();
+            }
+            return segments[i].run(inputs, watcher);
+        }
+
+        long bytes() {
+            return bytes;
+        }
+    }
+
+    private Plans plans(String key) {
+        return plans.computeIfAbsent(key, k -> new Plans());
+    }
+
+    /**
+     * Plans hold their activations, so keep the recently used ones within a budget: greedy decoding plans every
+     * length it meets once, and a study alternates a few shapes.
+     */
+    private void evictBeyondBudget(Plans current) {
+        long total = 0;
+        for (Plans p : plans.values()) total += p.bytes();
+        var it = plans.values().iterator(); // least recently used first
+        while ((total > planBudgetBytes || plans.size() > MAX_PLANS) && it.hasNext()) {
+            Plans p = it.next();
+            if (p == current) continue;
+            total -= p.bytes();
+            it.remove();
+        }
     }
 
     private void collectIfGrown() {
         long now = System.nanoTime();
+        if (now - lastRssCheckNanos < MIN_RSS_CHECK_INTERVAL_NS) return;
+        lastRssCheckNanos = now;
         if (now - lastGcNanos >= MIN_GC_INTERVAL_NS && Pointer.physicalBytes() > gcAboveRssBytes) {
             lastGcNanos = now;
             System.gc();
         }
     }
 
-    /** Gives the graph's session for this thread the shared array cache (SameDiff makes one per thread on first use). */
-    private SameDiff session(SameDiff sd) {
-        sd.getSessions().computeIfAbsent(Thread.currentThread().getId(), t -> {
-            InferenceSession session = new InferenceSession(sd);
-            session.setMmgr(sharedArrays);
-            return session;
-        });
-        return sd;
-    }
-
-    private SameDiff embedding() {
-        if (embedding == null) embedding = GemmaGraph.embedding(cfg, weights, new GemmaGraph.Variant(false, false));
+    private PlannedGraph embedding() {
+        if (embedding == null) {
+            embedding = new PlannedGraph(GemmaGraph.embedding(cfg, weights, new GemmaGraph.Variant(false, false)), GemmaGraph.EMBED_OUT);
+        }
         return embedding;
     }
 
-    private SameDiff head() {
-        if (head == null) head = GemmaGraph.head(cfg, weights, new GemmaGraph.Variant(false, false));
-        return head;
+    private PlannedGraph head(boolean fullLogits) {
+        return heads.computeIfAbsent(fullLogits, full -> {
+            SameDiff sd = GemmaGraph.head(cfg, weights, new GemmaGraph.Variant(false, false));
+            return full ? new PlannedGraph(sd, GemmaGraph.LAST_LOGITS, GemmaGraph.LOGITS) : new PlannedGraph(sd, GemmaGraph.LAST_LOGITS);
+        });
     }
 
-    private SameDiff[] blocks(boolean perHeadResult) {
+    private PlannedGraph[] blocks(boolean perHeadResult) {
         return blocks.computeIfAbsent(perHeadResult, v -> {
-            SameDiff[] graphs = new SameDiff[cfg.numLayers()];
-            for (int l = 0; l < graphs.length; l++) graphs[l] = GemmaGraph.block(cfg, weights, l, new GemmaGraph.Variant(v, false));
+            PlannedGraph[] graphs = new PlannedGraph[cfg.numLayers()];
+            for (int l = 0; l < graphs.length; l++) {
+                graphs[l] = new PlannedGraph(GemmaGraph.block(cfg, weights, l, new GemmaGraph.Variant(v, false)), GemmaGraph.blockOutput(l));
+            }
             return graphs;
         });
     }
 
     public void clear() {
+        plans.clear();
         blocks.clear();
+        heads.clear();
         embedding = null;
-        head = null;
     }
 }

@@ -104,10 +104,11 @@ public class BenchCommand implements Callable<Integer> {
         }
         long peak = peakRssBytes();
         out.println();
-        out.printf("%-6s %-5s %-10s %-10s %-12s %-13s %-12s%n", "batch", "seq", "forward_s", "tokens/s", "fwd_GFLOP/s", "gemm_GFLOP/s", "peak_rss_GB");
+        out.printf("%-6s %-5s %-10s %-10s %-12s %-13s %-12s %-10s %-10s%n", "batch", "seq", "forward_s", "tokens/s", "fwd_GFLOP/s", "gemm_GFLOP/s",
+                "peak_rss_GB", "min_s", "max_s");
         for (Row r : rows) {
-            out.printf("%-6d %-5d %-10.4f %-10.1f %-12.4g %-13.4g %-12.2f%n", r.batch(), r.seq(), r.forwardSeconds(), r.tokensPerSecond(),
-                    r.forwardGflops(), r.gemmGflops(), r.peakRssBytes() / 1e9);
+            out.printf("%-6d %-5d %-10.4f %-10.1f %-12.4g %-13.4g %-12.2f %-10.4f %-10.4f%n", r.batch(), r.seq(), r.forwardSeconds(), r.tokensPerSecond(),
+                    r.forwardGflops(), r.gemmGflops(), r.peakRssBytes() / 1e9, r.minSeconds(), r.maxSeconds());
         }
         out.printf("peak RSS %.2f GB = %.2fx the weights (%.2f GB)%n", peak / 1e9, (double) peak / weightBytes, weightBytes / 1e9);
         out.flush();
