@@ -105,7 +105,7 @@ class PlannedForwardTest {
         Map<String, INDArray> first = run(A, all, List.of()); // plans shape A
         Map<String, INDArray> otherShape = run(B, all, List.of());
         Map<String, INDArray> perHead = run(A, Set.of("blocks.*.attn.hook_result", "blocks.2.hook_resid_post"), List.of());
-        Intervention zero = Intervention.zero("blocks.1.hook_resid_mid", null, null, null);
+        Intervention zero = Intervention.at("blocks.1.hook_resid_mid").zero();
         Map<String, INDArray> ablated = run(A, Set.of("blocks.3.hook_resid_post"), List.of(zero));
         assertNotEquals(first.get("blocks.3.hook_resid_post").sub(ablated.get("blocks.3.hook_resid_post")).amaxNumber().doubleValue(), 0.0,
                 "the intervention changes the forward");
@@ -151,8 +151,8 @@ class PlannedForwardTest {
         float[] dir = new float[64];
         for (int i = 0; i < dir.length; i++) dir[i] = (float) Math.sin(i + 1.0);
         List<List<Intervention>> cases = List.of(List.of(),
-                List.of(Intervention.projectOut("blocks.1.hook_resid_pre", dir, null, null)), // padded steps
-                List.of(Intervention.add("blocks.2.hook_resid_post", dir, 0.5f, null, new int[] {0}))); // positions: unpadded
+                List.of(Intervention.at("blocks.1.hook_resid_pre").projectOut(dir)), // padded steps
+                List.of(Intervention.at("blocks.2.hook_resid_post").positions(0).add(dir, 0.5f))); // positions: unpadded
         for (List<Intervention> ivs : cases) {
             List<int[]> expected = manualGreedy(A, 12, ivs);
             List<int[]> got = model.generate(new GenerationRequest(A, 12, ivs), Set.of()); // no stop ids: all 12 steps
