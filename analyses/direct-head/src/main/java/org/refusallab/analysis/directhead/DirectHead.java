@@ -1,0 +1,272 @@
+package org.refusallab.analysis.directhead;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.refusallab.api.analysis.Analysis;
+import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Describe;
+import org.refusallab.api.model.Hooks;
+import org.refusallab.api.model.Tensor;
+import org.refusallab.api.result.AnalysisResult;
+import org.refusallab.api.result.Figure;
+import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Provenance;
+import org.refusallab.api.result.Table;
+import org.refusallab.api.study.HeadClassParameters;
+import org.refusallab.api.study.HeadClasses;
+import org.refusallab.api.study.HeadClasses.Head;
+import org.refusallab.api.study.HeadClasses.Kind;
+import org.refusallab.api.study.PairTokens;
+import org.refusallab.api.study.PromptPair;
+import org.refusallab.api.study.Stats;
+import org.refusallab.api.study.Study;
+import org.refusallab.api.study.StudyParameters;
+import org.refusallab.api.study.StudyService;
+import org.refusallab.api.sweep.ReadOut;
+import org.refusallab.api.sweep.Row;
+import org.refusallab.api.sweep.RowResult;
+
+/**
+ * The seed's "Direct heads write the refusal direction": for every classified middle-layer head, the component of
+ * its {@code attn.hook_result} at the last position along the unit refusal direction, harmful minus harmless per
+ * pair; direct heads against all other classified heads with Welch's t-test and a permutation test; the same for
+ * seeded random unit directions. One batched sweep: every direction's score is a dot product of the same
+ * per-head differences.
+ */
+@Component(service = Analysis.class)
+@AnalysisInfo(id = DirectHead.ID, title = "Do direct heads write the refusal direction?", order = 85,
+        parameters = {DirectHead.Params.class, HeadClassParameters.class, StudyParameters.class})
+public final class DirectHead implements Analysis {
+
+    public static final String ID = "direct-head";
+
+    @interface Params {
+        @Describe("random unit directions compared with the refusal direction (>= 100 for the share)")
+        int randomDirections() default 200;
+
+        @Describe("seed of the random directions and of a sampled permutation test")
+        int seed() default 20240601;
+
+        @Describe("the permutation test is exact when there are at most this many splits, else this many sampled splits")
+        int permutations() default 10000;
+
+        @Describe("significance level of both tests")
+        double alpha() default 0.05;
+
+        @Describe("add the held-out pairs (study.heldOutPairs) to the seed's pairs")
+        boolean includeHeldOut() default false;
+    }
+
+    private final StudyService studies;
+
+    @Activate
+    public DirectHead(@Reference StudyService studies) {
+        this.studies = studies;
+    }
+
+    /** One direction's comparison of direct heads with the other classified heads. */
+    record Comparison(double[] direct, double[] other, double meanDifference, double cohensD, GroupTests.Welch welch, GroupTests.Permutation permutation) {
+        /** Significant by one test: Welch's when defined, and the permutation test's, each at alpha. */
+        boolean welchSignificant(double alpha) {
+            return welch.defined() && welch.p() < alpha;
+        }
+
+        boolean permutationSignificant(double alpha) {
+            return permutation.p() < alpha;
+        }
+    }
+
+    /** The per-head, per-pair differences (harmful - harmless) of attn.hook_result at the last position: [head][pair][d_model]. */
+    static float[][][] differences(Study study, HeadClasses hc, List<PairTokens> pairs) {
+        List<Row> rows = new ArrayList<>();
+        for (PairTokens pt : pairs) {
+            for (int[] t : List.of(pt.harmful(), pt.harmless())) {
+                Row r = Row.of(t);
+                for (int l = hc.fromLayer(); l < hc.toLayer(); l++) r = r.reading(ReadOut.activation(Hooks.attnResult(l), -1));
+                rows.add(r);
+            }
+        }
+        List<RowResult> res = study.sweep(rows);
+        List<Head> heads = hc.heads();
+        int d = study.model().info().dModel();
+        float[][][] out = new float[heads.size()][pairs.size()][d];
+        for (int p = 0; p < pairs.size(); p++) {
+            for (int i = 0; i < heads.size(); i++) {
+                Head h = heads.get(i);
+                Tensor a = res.get(2 * p).activation(h.layer() - hc.fromLayer()), b = res.get(2 * p + 1).activation(h.layer() - hc.fromLayer());
+                float[] x = a.row(0, h.head()), y = b.row(0, h.head());  // [1, head, d_model] at the last position
+                for (int k = 0; k < d; k++) out[i][p][k] = x[k] - y[k];
+            }
+        }
+        return out;
+    }
+
+    /** Mean over pairs of each head's difference dotted with a unit vector. */
+    static double[] headScores(float[][][] diffs, float[] unit) {
+        double[] out = new double[diffs.length];
+        for (int i = 0; i < diffs.length; i++) {
+            for (float[] pair : diffs[i]) out[i] += Stats.dot(pair, unit) / diffs[i].length;
+        }
+        return out;
+    }
+
+    static Comparison compare(double[] scores, boolean[] isDirect, int permutations, long seed) {
+        int nd = 0;
+        for (boolean b : isDirect) if (b) nd++;
+        double[] direct = new double[nd], other = new double[scores.length - nd];
+        for (int i = 0, a = 0, b = 0; i < scores.length; i++) {
+            if (isDirect[i]) direct[a++] = scores[i]; else other[b++] = scores[i];
+        }
+        if (nd == 0 || other.length == 0) return new Comparison(direct, other, Double.NaN, Double.NaN, GroupTests.welch(direct, other), new GroupTests.Permutation(Double.NaN, true, 0));
+        return new Comparison(direct, other, GroupTests.mean(direct) - GroupTests.mean(other), GroupTests.cohensD(direct, other),
+                GroupTests.welch(direct, other), GroupTests.permutation(direct, other, permutations, seed));
+    }
+
+    static float[] randomUnit(Random random, int d) {
+        float[] v = new float[d];
+        double n = 0;
+        for (int i = 0; i < d; i++) { double g = random.nextGaussian(); v[i] = (float) g; n += g * g; }
+        n = Math.sqrt(n);
+        for (int i = 0; i < d; i++) v[i] /= n;
+        return v;
+    }
+
+    @Override
+    public AnalysisResult run(AnalysisContext context) {
+        Params p = context.parameters(Params.class);
+        if (p.randomDirections() < 1) throw new IllegalArgumentException("analysis " + ID + ": parameter randomDirections = " + p.randomDirections() + " is not >= 1");
+        if (p.permutations() < 1) throw new IllegalArgumentException("analysis " + ID + ": parameter permutations = " + p.permutations() + " is not >= 1");
+        if (!(p.alpha() > 0 && p.alpha() < 1)) throw new IllegalArgumentException("analysis " + ID + ": parameter alpha = " + p.alpha() + " is not in (0, 1)");
+        Study study = studies.open(context);
+        HeadClasses hc = study.headClasses();
+        List<PromptPair> pairList = new ArrayList<>(study.pairs());
+        if (p.includeHeldOut()) pairList.addAll(study.heldOutPairs());
+        List<PairTokens> pairs = PairTokens.of(study.tokenizer(), pairList);
+        List<Head> heads = hc.heads();
+        boolean[] isDirect = new boolean[heads.size()];
+        for (int i = 0; i < heads.size(); i++) isDirect[i] = hc.kind(heads.get(i).layer(), heads.get(i).head()) == Kind.DIRECT;
+
+        float[][][] diffs = differences(study, hc, pairs);
+        float[] unit = study.direction().unit();
+        double[] scores = headScores(diffs, unit);
+        Comparison refusal = compare(scores, isDirect, p.permutations(), p.seed());
+        Random random = new Random(p.seed());
+        int d = unit.length, n = p.randomDirections();
+        double[] randomDiffs = new double[n];
+        int welchSig = 0, permSig = 0, welchDefined = 0, below = 0;
+        for (int r = 0; r < n; r++) {
+            context.checkCancelled();
+            Comparison c = compare(headScores(diffs, randomUnit(random, d)), isDirect, p.permutations(), p.seed() + r + 1);
+            randomDiffs[r] = Double.isNaN(c.meanDifference()) ? 0 : c.meanDifference();
+            if (c.welch().defined()) welchDefined++;
+            if (c.welchSignificant(p.alpha())) welchSig++;
+            if (c.permutationSignificant(p.alpha())) permSig++;
+            if (randomDiffs[r] < refusal.meanDifference()) below++;
+        }
+        RandomSummary rs = new RandomSummary(n, welchSig / (double) n, permSig / (double) n, welchDefined, 100.0 * below / n);
+
+        List<String> read = new ArrayList<>();
+        for (int l = hc.fromLayer(); l < hc.toLayer(); l++) read.add(Hooks.attnResult(l));
+        Provenance prov = Provenance.builder().read(read).direction(study.direction().provenance()).build();
+        List<String> labels = heads.stream().map(h -> h.label() + (hc.kind(h.layer(), h.head()) == Kind.DIRECT ? " (direct)" : "")).toList();
+        double[] directBars = new double[scores.length], otherBars = new double[scores.length];
+        for (int i = 0; i < scores.length; i++) { if (isDirect[i]) directBars[i] = scores[i]; else otherBars[i] = scores[i]; }
+        List<Figure> figs = new ArrayList<>();
+        figs.add(Figure.bar("head-refusal-component").title("Refusal component written by each head (harmful - harmless)")
+                .x("head " + hc.rangeLabel(), labels).y("result . r/|r| at the last position", "residual units")
+                .series("direct heads", directBars).series("other heads", otherBars)
+                .caption("attn.hook_result of each head at the last position dotted with the unit refusal direction, harmful minus harmless, mean over "
+                        + pairs.size() + " pairs. Direct heads from head-classes (" + hc.heads(Kind.DIRECT).size() + " of " + heads.size() + ").")
+                .provenance(prov).build());
+        figs.add(Figure.histogram("random-directions").title("Direct minus other heads' mean, random unit directions")
+                .x("mean(direct) - mean(other) along a random unit direction").y("directions", "count").series("random directions", randomDiffs)
+                .caption(n + " seeded random unit directions (seed " + p.seed() + "); the refusal direction's value is " + Stats.fmt(refusal.meanDifference())
+                        + ", above " + Stats.fmt(rs.percentile()) + " % of them.")
+                .provenance(prov).build());
+
+        Table.Builder perHead = Table.of("head-scores").title("Per head: refusal component, harmful - harmless")
+                .columns(headColumns(pairs));
+        for (int i = 0; i < heads.size(); i++) {
+            List<String> row = new ArrayList<>(List.of(heads.get(i).label(), hc.kind(heads.get(i).layer(), heads.get(i).head()).name().toLowerCase(), Stats.fmt(scores[i])));
+            for (float[] pair : diffs[i]) row.add(Stats.fmt(Stats.dot(pair, unit)));
+            perHead.row(row);
+        }
+        Table tests = Table.of("direct-vs-other").title("Direct heads vs other middle-layer heads")
+                .columns("direction", "direct heads", "other heads", "mean(direct) - mean(other)", "Cohen's d", "Welch t", "Welch df", "Welch p (two-sided)",
+                        "permutation p (two-sided)", "permutation")
+                .row("refusal direction", Integer.toString(refusal.direct().length), Integer.toString(refusal.other().length), text(refusal.meanDifference()),
+                        text(refusal.cohensD()), text(refusal.welch().t()), text(refusal.welch().df()), text(refusal.welch().p()), text(refusal.permutation().p()),
+                        (refusal.permutation().exact() ? "exact, " : "sampled, ") + refusal.permutation().splits() + " splits")
+                .caption("Welch's t-test needs two heads in each group; the permutation test's smallest possible p is 1 / (number of splits).")
+                .provenance(prov).build();
+        Table randomTable = Table.of("random-directions-summary").title("Random unit directions")
+                .columns("directions", "share significant (Welch, p < " + Stats.fmt(p.alpha()) + ")", "share significant (permutation)",
+                        "directions where Welch is defined", "refusal direction's percentile")
+                .row(Integer.toString(n), Stats.fmt(rs.welchShare()), Stats.fmt(rs.permutationShare()), Integer.toString(rs.welchDefined()), Stats.fmt(rs.percentile()))
+                .provenance(prov).build();
+        return new AnalysisResult("Refusal-direction component of each middle-layer head's output (harmful - harmless), direct heads against the "
+                + "other " + refusal.other().length + " heads, and against " + n + " random directions.",
+                figs, List.of(perHead.build(), tests, randomTable), findings(refusal, rs, p.alpha()));
+    }
+
+    private static String[] headColumns(List<PairTokens> pairs) {
+        List<String> cols = new ArrayList<>(List.of("head", "class", "mean over pairs"));
+        for (PairTokens pt : pairs) cols.add(pt.pair().harmful() + " - " + pt.pair().harmless());
+        return cols.toArray(String[]::new);
+    }
+
+    static String text(double x) {
+        return Double.isNaN(x) ? "n/a" : Stats.fmt(x);
+    }
+
+    /** What the random directions gave: shares significant by each test, and the refusal direction's percentile (%). */
+    record RandomSummary(int directions, double welchShare, double permutationShare, int welchDefined, double percentile) { }
+
+    /**
+     * Verdict for "direct heads write significantly more of the refusal direction": NOT_APPLICABLE without a direct
+     * head or another head; AGREES when the difference is positive and every defined test is significant at alpha
+     * (Welch's when defined, the permutation test always); PARTLY when positive and only some are; DISAGREES otherwise.
+     */
+    static Finding.Verdict refusalVerdict(Comparison c, double alpha) {
+        if (c.direct().length == 0 || c.other().length == 0) return Finding.Verdict.NOT_APPLICABLE;
+        if (!(c.meanDifference() > 0)) return Finding.Verdict.DISAGREES;
+        boolean perm = c.permutationSignificant(alpha), welch = c.welchSignificant(alpha);
+        boolean all = perm && (welch || !c.welch().defined()), any = perm || welch;
+        return all ? Finding.Verdict.AGREES : any ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+    }
+
+    /**
+     * Verdict for "no significant difference with random directions": AGREES when at most 2 alpha of the random
+     * directions are significant by either test (chance gives alpha), PARTLY up to 4 alpha, DISAGREES above.
+     */
+    static Finding.Verdict randomVerdict(RandomSummary rs, double alpha) {
+        double share = Math.max(rs.welchShare(), rs.permutationShare());
+        return share <= 2 * alpha ? Finding.Verdict.AGREES : share <= 4 * alpha ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+    }
+
+    /** Verdict for "the refusal direction stands out": AGREES at a percentile >= 100 (1 - alpha), PARTLY >= 80, else DISAGREES. */
+    static Finding.Verdict percentileVerdict(RandomSummary rs, double alpha) {
+        return rs.percentile() >= 100 * (1 - alpha) ? Finding.Verdict.AGREES : rs.percentile() >= 80 ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+    }
+
+    static List<Finding> findings(Comparison c, RandomSummary rs, double alpha) {
+        return List.of(
+                new Finding("Direct heads write significantly more of the refusal direction (harmful - harmless) than the other L6-L12 heads.",
+                        String.format("%d direct vs %d other heads: difference of means %s, Cohen's d %s, Welch p %s, permutation p %s (%s)",
+                                c.direct().length, c.other().length, text(c.meanDifference()), text(c.cohensD()), text(c.welch().p()), text(c.permutation().p()),
+                                c.permutation().exact() ? "exact" : "sampled"),
+                        refusalVerdict(c, alpha)),
+                new Finding("With a random direction in place of the refusal direction there is no significant difference.",
+                        String.format("%s (Welch) and %s (permutation) of %d random unit directions are significant at %s",
+                                Stats.fmt(rs.welchShare()), Stats.fmt(rs.permutationShare()), rs.directions(), Stats.fmt(alpha)),
+                        randomVerdict(rs, alpha)),
+                new Finding("The difference is specific to the refusal direction: direct heads do not just write more of everything.",
+                        String.format("the refusal direction's difference of means is above %s %% of the random directions'", Stats.fmt(rs.percentile())),
+                        c.direct().length == 0 || c.other().length == 0 ? Finding.Verdict.NOT_APPLICABLE : percentileVerdict(rs, alpha)));
+    }
+}
