@@ -60,6 +60,9 @@ public final class DirectHead implements Analysis {
 
         @Describe("add the held-out pairs (study.heldOutPairs) to the seed's pairs")
         boolean includeHeldOut() default false;
+
+        @Describe("the heads direct heads are compared with: middle (the other classified heads, the seed's) or all (every other head of every layer)")
+        String others() default "middle";
     }
 
     private final StudyService studies;
@@ -82,23 +85,22 @@ public final class DirectHead implements Analysis {
     }
 
     /** The per-head, per-pair differences (harmful - harmless) of attn.hook_result at the last position: [head][pair][d_model]. */
-    static float[][][] differences(Study study, HeadClasses hc, List<PairTokens> pairs) {
+    static float[][][] differences(Study study, int fromLayer, int toLayer, List<Head> heads, List<PairTokens> pairs) {
         List<Row> rows = new ArrayList<>();
         for (PairTokens pt : pairs) {
             for (int[] t : List.of(pt.harmful(), pt.harmless())) {
                 Row r = Row.of(t);
-                for (int l = hc.fromLayer(); l < hc.toLayer(); l++) r = r.reading(ReadOut.activation(Hooks.attnResult(l), -1));
+                for (int l = fromLayer; l < toLayer; l++) r = r.reading(ReadOut.activation(Hooks.attnResult(l), -1));
                 rows.add(r);
             }
         }
         List<RowResult> res = study.sweep(rows);
-        List<Head> heads = hc.heads();
         int d = study.model().info().dModel();
         float[][][] out = new float[heads.size()][pairs.size()][d];
         for (int p = 0; p < pairs.size(); p++) {
             for (int i = 0; i < heads.size(); i++) {
                 Head h = heads.get(i);
-                Tensor a = res.get(2 * p).activation(h.layer() - hc.fromLayer()), b = res.get(2 * p + 1).activation(h.layer() - hc.fromLayer());
+                Tensor a = res.get(2 * p).activation(h.layer() - fromLayer), b = res.get(2 * p + 1).activation(h.layer() - fromLayer);
                 float[] x = a.row(0, h.head()), y = b.row(0, h.head());  // [1, head, d_model] at the last position
                 for (int k = 0; k < d; k++) out[i][p][k] = x[k] - y[k];
             }
@@ -147,11 +149,15 @@ public final class DirectHead implements Analysis {
         List<PromptPair> pairList = new ArrayList<>(study.pairs());
         if (p.includeHeldOut()) pairList.addAll(study.heldOutPairs());
         List<PairTokens> pairs = PairTokens.of(study.tokenizer(), pairList);
-        List<Head> heads = hc.heads();
+        String others = p.others().trim();
+        if (!others.equals("middle") && !others.equals("all")) throw new IllegalArgumentException("analysis " + ID + ": parameter others = '" + p.others() + "' is not middle or all");
+        int fromLayer = others.equals("all") ? 0 : hc.fromLayer(), toLayer = others.equals("all") ? study.nLayers() : hc.toLayer();
+        List<Head> heads = new ArrayList<>();
+        for (int l = fromLayer; l < toLayer; l++) for (int h = 0; h < hc.nHeads(); h++) heads.add(new Head(l, h));
         boolean[] isDirect = new boolean[heads.size()];
-        for (int i = 0; i < heads.size(); i++) isDirect[i] = hc.kind(heads.get(i).layer(), heads.get(i).head()) == Kind.DIRECT;
+        for (int i = 0; i < heads.size(); i++) isDirect[i] = hc.covers(heads.get(i).layer()) && hc.kind(heads.get(i).layer(), heads.get(i).head()) == Kind.DIRECT;
 
-        float[][][] diffs = differences(study, hc, pairs);
+        float[][][] diffs = differences(study, fromLayer, toLayer, heads, pairs);
         float[] unit = study.direction().unit();
         double[] scores = headScores(diffs, unit);
         Comparison refusal = compare(scores, isDirect, p.permutations(), p.seed());
@@ -171,17 +177,19 @@ public final class DirectHead implements Analysis {
         RandomSummary rs = new RandomSummary(n, welchSig / (double) n, permSig / (double) n, welchDefined, 100.0 * below / n);
 
         List<String> read = new ArrayList<>();
-        for (int l = hc.fromLayer(); l < hc.toLayer(); l++) read.add(Hooks.attnResult(l));
+        for (int l = fromLayer; l < toLayer; l++) read.add(Hooks.attnResult(l));
         Provenance prov = Provenance.builder().read(read).direction(study.direction().provenance()).build();
-        List<String> labels = heads.stream().map(h -> h.label() + (hc.kind(h.layer(), h.head()) == Kind.DIRECT ? " (direct)" : "")).toList();
+        List<String> labels = new ArrayList<>();
+        for (int i = 0; i < heads.size(); i++) labels.add(heads.get(i).label() + (isDirect[i] ? " (direct)" : ""));
         double[] directBars = new double[scores.length], otherBars = new double[scores.length];
         for (int i = 0; i < scores.length; i++) { if (isDirect[i]) directBars[i] = scores[i]; else otherBars[i] = scores[i]; }
         List<Figure> figs = new ArrayList<>();
         figs.add(Figure.bar("head-refusal-component").title("Refusal component written by each head (harmful - harmless)")
-                .x("head " + hc.rangeLabel(), labels).y("result . r/|r| at the last position", "residual units")
+                .x("head L" + fromLayer + "-L" + toLayer, labels).y("result . r/|r| at the last position", "residual units")
                 .series("direct heads", directBars).series("other heads", otherBars)
                 .caption("attn.hook_result of each head at the last position dotted with the unit refusal direction, harmful minus harmless, mean over "
-                        + pairs.size() + " pairs. Direct heads from head-classes (" + hc.heads(Kind.DIRECT).size() + " of " + heads.size() + ").")
+                        + pairs.size() + " pairs. Direct heads from head-classes (" + hc.heads(Kind.DIRECT).size() + " of the " + hc.heads().size()
+                        + " heads of " + hc.rangeLabel() + "); compared with the " + (others.equals("all") ? "other heads of every layer" : "other heads of " + hc.rangeLabel()) + ".")
                 .provenance(prov).build());
         figs.add(Figure.histogram("random-directions").title("Direct minus other heads' mean, random unit directions")
                 .x("mean(direct) - mean(other) along a random unit direction").y("directions", "count").series("random directions", randomDiffs)
@@ -192,7 +200,9 @@ public final class DirectHead implements Analysis {
         Table.Builder perHead = Table.of("head-scores").title("Per head: refusal component, harmful - harmless")
                 .columns(headColumns(pairs));
         for (int i = 0; i < heads.size(); i++) {
-            List<String> row = new ArrayList<>(List.of(heads.get(i).label(), hc.kind(heads.get(i).layer(), heads.get(i).head()).name().toLowerCase(), Stats.fmt(scores[i])));
+            Head h = heads.get(i);
+            String kind = hc.covers(h.layer()) ? hc.kind(h.layer(), h.head()).name().toLowerCase() : "(not classified)";
+            List<String> row = new ArrayList<>(List.of(h.label(), kind, Stats.fmt(scores[i])));
             for (float[] pair : diffs[i]) row.add(Stats.fmt(Stats.dot(pair, unit)));
             perHead.row(row);
         }
@@ -209,8 +219,9 @@ public final class DirectHead implements Analysis {
                         "directions where Welch is defined", "refusal direction's percentile")
                 .row(Integer.toString(n), Stats.fmt(rs.welchShare()), Stats.fmt(rs.permutationShare()), Integer.toString(rs.welchDefined()), Stats.fmt(rs.percentile()))
                 .provenance(prov).build();
-        return new AnalysisResult("Refusal-direction component of each middle-layer head's output (harmful - harmless), direct heads against the "
-                + "other " + refusal.other().length + " heads, and against " + n + " random directions.",
+        return new AnalysisResult("Refusal-direction component of each head's output (harmful - harmless), the " + refusal.direct().length
+                + " direct heads against the other " + refusal.other().length + " heads (" + (others.equals("all") ? "every layer" : hc.rangeLabel())
+                + "), and the same for " + n + " random directions.",
                 figs, List.of(perHead.build(), tests, randomTable), findings(refusal, rs, p.alpha()));
     }
 

@@ -37,26 +37,32 @@ class DirectHeadTest {
     /** Every head's component against unbatched double-precision reference runs; the head set from head-classes. */
     @Test
     void headComponentsMatchTheUnbatchedReference(RefusalLab.Lab lab) throws Exception {
-        AnalysisResult r = lab.run(new DirectHead(lab.studies()), params());
-        double[] unit = Independent.unit(lab.independent().seedDirection(1, -1));
-        var fig = Independent.figure(r, "head-refusal-component");
-        double[] direct = Independent.series(fig, "direct heads"), other = Independent.series(fig, "other heads");
-        HeadClasses hc = lab.studies().open(lab.context("probe", params())).headClasses();
-        List<HeadClasses.Head> heads = hc.heads();
-        assertEquals(8, heads.size());  // tiny: L1-L3 x 4 heads
-        for (int i = 0; i < heads.size(); i++) {
-            HeadClasses.Head h = heads.get(i);
-            double expected = 0;
-            for (String[] pair : Independent.SEED) {
-                for (int k = 0; k < 2; k++) {
-                    DTensor res = lab.independent().run(pair[k], List.of()).hook("blocks." + h.layer() + ".attn.hook_result");
-                    double[] v = res.row(0, res.dim(1) - 1, h.head());
-                    expected += (k == 0 ? 1 : -1) * Independent.dot(v, unit) / Independent.SEED.size();
+        for (String others : List.of("middle", "all")) {
+            Map<String, String> p = params();
+            p.put("others", others);
+            AnalysisResult r = lab.run(new DirectHead(lab.studies()), p);
+            double[] unit = Independent.unit(lab.independent().seedDirection(1, -1));
+            var fig = Independent.figure(r, "head-refusal-component");
+            double[] direct = Independent.series(fig, "direct heads"), other = Independent.series(fig, "other heads");
+            HeadClasses hc = lab.studies().open(lab.context("probe", params())).headClasses();
+            List<HeadClasses.Head> heads = new java.util.ArrayList<>();
+            int from = others.equals("all") ? 0 : 1, to = others.equals("all") ? 4 : 3;  // tiny: 4 layers, classified L1-L3
+            for (int l = from; l < to; l++) for (int h = 0; h < 4; h++) heads.add(new HeadClasses.Head(l, h));
+            assertEquals(heads.size(), direct.length);
+            for (int i = 0; i < heads.size(); i++) {
+                HeadClasses.Head h = heads.get(i);
+                double expected = 0;
+                for (String[] pair : Independent.SEED) {
+                    for (int k = 0; k < 2; k++) {
+                        DTensor res = lab.independent().run(pair[k], List.of()).hook("blocks." + h.layer() + ".attn.hook_result");
+                        double[] v = res.row(0, res.dim(1) - 1, h.head());
+                        expected += (k == 0 ? 1 : -1) * Independent.dot(v, unit) / Independent.SEED.size();
+                    }
                 }
+                boolean isDirect = hc.covers(h.layer()) && hc.kind(h.layer(), h.head()) == Kind.DIRECT;
+                assertEquals(expected, isDirect ? direct[i] : other[i], 1e-4, h.label() + " " + others);
+                assertEquals(0.0, isDirect ? other[i] : direct[i]);
             }
-            boolean isDirect = hc.kind(h.layer(), h.head()) == Kind.DIRECT;
-            assertEquals(expected, isDirect ? direct[i] : other[i], 1e-4, h.label());
-            assertEquals(0.0, isDirect ? other[i] : direct[i]);
         }
     }
 
