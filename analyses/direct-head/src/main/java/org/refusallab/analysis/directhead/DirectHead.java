@@ -61,6 +61,12 @@ public final class DirectHead implements Analysis {
         @Describe("add the held-out pairs (study.heldOutPairs) to the seed's pairs")
         boolean includeHeldOut() default false;
 
+        @Describe("OV circuit: singular input directions listed per direct head")
+        int ovTop() default 3;
+
+        @Describe("OV circuit: tokens listed per input direction (closest embeddings; 0 = none)")
+        int ovTokens() default 5;
+
         @Describe("the heads direct heads are compared with: middle (the other classified heads, the seed's) or all (every other head of every layer)")
         String others() default "middle";
     }
@@ -85,27 +91,35 @@ public final class DirectHead implements Analysis {
     }
 
     /** The per-head, per-pair differences (harmful - harmless) of attn.hook_result at the last position: [head][pair][d_model]. */
-    static float[][][] differences(Study study, int fromLayer, int toLayer, List<Head> heads, List<PairTokens> pairs) {
+    /** Per head and pair, harmful - harmless at the last position: result [head][pair][d_model] and hook_z [head][pair][d_head]. */
+    record Differences(float[][][] result, float[][][] z) { }
+
+    static Differences differences(Study study, int fromLayer, int toLayer, List<Head> heads, List<PairTokens> pairs) {
         List<Row> rows = new ArrayList<>();
         for (PairTokens pt : pairs) {
             for (int[] t : List.of(pt.harmful(), pt.harmless())) {
                 Row r = Row.of(t);
-                for (int l = fromLayer; l < toLayer; l++) r = r.reading(ReadOut.activation(Hooks.attnResult(l), -1));
+                for (int l = fromLayer; l < toLayer; l++) {
+                    r = r.reading(ReadOut.activation(Hooks.attnResult(l), -1)).reading(ReadOut.activation(Hooks.attnZ(l), -1));
+                }
                 rows.add(r);
             }
         }
         List<RowResult> res = study.sweep(rows);
-        int d = study.model().info().dModel();
-        float[][][] out = new float[heads.size()][pairs.size()][d];
+        int d = study.model().info().dModel(), dh = study.model().info().dHead();
+        float[][][] out = new float[heads.size()][pairs.size()][d], zs = new float[heads.size()][pairs.size()][dh];
         for (int p = 0; p < pairs.size(); p++) {
             for (int i = 0; i < heads.size(); i++) {
                 Head h = heads.get(i);
-                Tensor a = res.get(2 * p).activation(h.layer() - fromLayer), b = res.get(2 * p + 1).activation(h.layer() - fromLayer);
+                int j = 2 * (h.layer() - fromLayer);
+                Tensor a = res.get(2 * p).activation(j), b = res.get(2 * p + 1).activation(j);
                 float[] x = a.row(0, h.head()), y = b.row(0, h.head());  // [1, head, d_model] at the last position
                 for (int k = 0; k < d; k++) out[i][p][k] = x[k] - y[k];
+                float[] za = res.get(2 * p).activation(j + 1).row(0, h.head()), zb = res.get(2 * p + 1).activation(j + 1).row(0, h.head());
+                for (int k = 0; k < dh; k++) zs[i][p][k] = za[k] - zb[k];
             }
         }
-        return out;
+        return new Differences(out, zs);
     }
 
     /** Mean over pairs of each head's difference dotted with a unit vector. */
@@ -157,7 +171,8 @@ public final class DirectHead implements Analysis {
         boolean[] isDirect = new boolean[heads.size()];
         for (int i = 0; i < heads.size(); i++) isDirect[i] = hc.covers(heads.get(i).layer()) && hc.kind(heads.get(i).layer(), heads.get(i).head()) == Kind.DIRECT;
 
-        float[][][] diffs = differences(study, fromLayer, toLayer, heads, pairs);
+        Differences all = differences(study, fromLayer, toLayer, heads, pairs);
+        float[][][] diffs = all.result();
         float[] unit = study.direction().unit();
         double[] scores = headScores(diffs, unit);
         Comparison refusal = compare(scores, isDirect, p.permutations(), p.seed());
@@ -206,7 +221,7 @@ public final class DirectHead implements Analysis {
             for (float[] pair : diffs[i]) row.add(Stats.fmt(Stats.dot(pair, unit)));
             perHead.row(row);
         }
-        Table tests = Table.of("direct-vs-other").title("Direct heads vs other middle-layer heads")
+        Table tests = Table.of("direct-vs-other").title("Direct heads vs the other heads")
                 .columns("direction", "direct heads", "other heads", "mean(direct) - mean(other)", "Cohen's d", "Welch t", "Welch df", "Welch p (two-sided)",
                         "permutation p (two-sided)", "permutation")
                 .row("refusal direction", Integer.toString(refusal.direct().length), Integer.toString(refusal.other().length), text(refusal.meanDifference()),
@@ -219,10 +234,112 @@ public final class DirectHead implements Analysis {
                         "directions where Welch is defined", "refusal direction's percentile")
                 .row(Integer.toString(n), Stats.fmt(rs.welchShare()), Stats.fmt(rs.permutationShare()), Integer.toString(rs.welchDefined()), Stats.fmt(rs.percentile()))
                 .provenance(prov).build();
-        return new AnalysisResult("Refusal-direction component of each head's output (harmful - harmless), the " + refusal.direct().length
+        List<Table> tables = new ArrayList<>(List.of(perHead.build(), tests, randomTable));
+        String ovNote = ovCircuits(study, heads, isDirect, all, unit, p, figs, tables);
+        return new AnalysisResult(ovNote + "Refusal-direction component of each head's output (harmful - harmless), the " + refusal.direct().length
                 + " direct heads against the other " + refusal.other().length + " heads (" + (others.equals("all") ? "every layer" : hc.rangeLabel())
                 + "), and the same for " + n + " random directions.",
-                figs, List.of(perHead.build(), tests, randomTable), findings(refusal, rs, p.alpha()));
+                figs, tables, findings(refusal, rs, p.alpha()));
+    }
+
+    /**
+     * Beyond the seed: each direct head's OV circuit in singular directions, ranked by how strongly each maps onto
+     * the refusal direction (|gain|), and how much of the head's refusal output (harmful - harmless, mean over
+     * pairs) the top directions explain. Adds a figure and a table; returns a note for the summary ("" if done).
+     */
+    static String ovCircuits(Study study, List<Head> heads, boolean[] isDirect, Differences diffs, float[] unit, Params p,
+            List<Figure> figs, List<Table> tables) {
+        if (p.ovTop() < 1) return "";
+        var model = study.model();
+        int nHeads = model.info().nHeads(), group = nHeads / model.info().nKvHeads();
+        long vocabSize = (long) model.info().vocabSize() * model.info().dModel();
+        int tokens = vocabSize <= 100_000_000L ? Math.max(0, p.ovTokens()) : 0;  // W_E of a large vocabulary is too big to scan here
+        float[][] embed = null;
+        Table.Builder table = Table.of("ov-directions").title("OV circuit of the direct heads: input directions written onto the refusal direction")
+                .columns("head", "rank", "singular value", "cos(output direction, r)", "gain onto r", "contribution (harmful - harmless)",
+                        "share of the head's refusal output", "cumulative share", "closest token embeddings");
+        Figure.Builder fig = Figure.line("ov-explained").title("Share of each direct head's refusal output explained by its top OV directions");
+        int dh = model.info().dHead(), added = 0;
+        List<String> ks = new ArrayList<>();
+        for (int k = 1; k <= dh; k++) ks.add(Integer.toString(k));
+        fig.x("top k singular directions (by |gain onto r|)", ks).y("share of (result . r/|r|) explained", "fraction");
+        List<String> read = new ArrayList<>();
+        for (int i = 0; i < heads.size(); i++) {
+            if (!isDirect[i]) continue;
+            Head h = heads.get(i);
+            OvCircuit ov;
+            try {
+                ov = new OvCircuit(model.attnValueMatrix(h.layer()), h.head() / group, model.attnOutMatrix(h.layer()), h.head(), unit);
+            } catch (UnsupportedOperationException e) {
+                return "(OV circuit not computed: " + e.getMessage() + ") ";
+            }
+            read.add(org.refusallab.api.model.Hooks.attnZ(h.layer()));
+            int k = ov.gain.length;
+            double[] contribution = new double[k];
+            for (float[] z : diffs.z()[i]) {
+                double[] c = ov.coefficients(z);
+                for (int j = 0; j < k; j++) contribution[j] += c[j] * ov.gain[j] / diffs.z()[i].length;
+            }
+            double total = 0;
+            for (double c : contribution) total += c;
+            Integer[] order = new Integer[k];
+            for (int j = 0; j < k; j++) order[j] = j;
+            java.util.Arrays.sort(order, (a, b) -> Double.compare(Math.abs(ov.gain[b]), Math.abs(ov.gain[a])));
+            double[] cumulative = new double[dh];
+            double run = 0;
+            for (int j = 0; j < dh; j++) {
+                if (j < k) run += contribution[order[j]];
+                cumulative[j] = total == 0 ? 0 : run / total;
+            }
+            fig.series(h.label(), cumulative);
+            if (tokens > 0 && embed == null) embed = rows(model.embedMatrix());
+            for (int j = 0; j < Math.min(p.ovTop(), k); j++) {
+                int o = order[j];
+                double cosOut = ov.singular[o] == 0 ? 0 : ov.gain[o] / ov.singular[o];
+                table.row(h.label(), Integer.toString(j + 1), Stats.fmt(ov.singular[o]), Stats.fmt(cosOut), Stats.fmt(ov.gain[o]), Stats.fmt(contribution[o]),
+                        text(total == 0 ? Double.NaN : contribution[o] / total), text(total == 0 ? Double.NaN : cumulative[j]),
+                        tokens == 0 ? "(not computed)" : closestTokens(study, embed, ov.input[o], Math.signum(ov.gain[o]), tokens));
+            }
+            added++;
+        }
+        if (added == 0) return "";
+        Provenance prov = Provenance.builder().read(read).direction(study.direction().provenance()).build();
+        figs.add(fig.caption("Each direct head's OV matrix W_V W_O in singular directions U_i -> s_i V_i; gain_i = s_i (V_i . r/|r|). The head's output "
+                        + "along r at the last position is exactly sum_i (xbar . U_i) gain_i, xbar the pattern-weighted ln1 input (read from hook_z); the "
+                        + "curve adds the directions' harmful - harmless contributions (mean over pairs) in order of |gain| and divides by the total.")
+                .provenance(prov).build());
+        tables.add(table.caption("Input directions U_i are in the ln1-normalised residual space; tokens: the largest cosine of sign(gain) U_i with the "
+                + "token embeddings W_E (before Gemma's sqrt(d_model) scaling).").provenance(prov).build());
+        return "";
+    }
+
+    private static float[][] rows(Tensor t) {
+        float[][] out = new float[t.dim(0)][];
+        for (int i = 0; i < out.length; i++) out[i] = t.row(i);
+        return out;
+    }
+
+    private static String closestTokens(Study study, float[][] embed, double[] direction, double sign, int n) {
+        double[] best = new double[n];
+        int[] ids = new int[n];
+        java.util.Arrays.fill(best, Double.NEGATIVE_INFINITY);
+        for (int t = 0; t < embed.length; t++) {
+            double dot = 0, norm = 0;
+            for (int k = 0; k < direction.length; k++) { dot += embed[t][k] * direction[k]; norm += embed[t][k] * embed[t][k]; }
+            double cos = norm == 0 ? 0 : sign * dot / Math.sqrt(norm);
+            for (int j = 0; j < n; j++) {
+                if (cos > best[j]) {
+                    System.arraycopy(best, j, best, j + 1, n - j - 1);
+                    System.arraycopy(ids, j, ids, j + 1, n - j - 1);
+                    best[j] = cos;
+                    ids[j] = t;
+                    break;
+                }
+            }
+        }
+        List<String> out = new ArrayList<>();
+        for (int j = 0; j < n; j++) out.add("'" + study.tokenizer().tokenString(ids[j]).replace("\n", "\\n") + "' " + Stats.fmt(best[j]));
+        return String.join(", ", out);
     }
 
     private static String[] headColumns(List<PairTokens> pairs) {

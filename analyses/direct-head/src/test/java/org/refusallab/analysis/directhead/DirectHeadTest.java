@@ -118,6 +118,45 @@ class DirectHeadTest {
         assertEquals("100", random.rows().get(0).get(0));
     }
 
+    /** W_V of the reference: hook_v = ln1(resid_pre) . W_V, in double precision, at every position of a prompt. */
+    @Test
+    void valueMatrixReproducesHookV(RefusalLab.Lab lab) {
+        var run = lab.independent().run(Independent.SEED.get(0)[0], List.of());
+        for (int l = 0; l < 4; l++) {
+            var wv = lab.model().attnValueMatrix(l);
+            double[] w = lab.model().reference().ln1Weight(l);
+            DTensor x = run.hook("blocks." + l + ".hook_resid_pre"), scale = run.hook("blocks." + l + ".ln1.hook_scale"), v = run.hook("blocks." + l + ".attn.hook_v");
+            for (int pos = 0; pos < x.dim(1); pos++) {
+                for (int i = 0; i < wv.dim(2); i++) {
+                    double expected = 0;
+                    for (int d = 0; d < wv.dim(1); d++) expected += x.get(0, pos, d) / scale.get(0, pos, 0) * (1 + w[d]) * wv.get(0, d, i);
+                    assertEquals(v.get(0, pos, 0, i), expected, 1e-5 * Math.max(1, Math.abs(expected)), "L" + l + " pos " + pos + " " + i);
+                }
+            }
+        }
+    }
+
+    /** The OV directions' contributions add up to each direct head's refusal output (every middle head direct at threshold 0). */
+    @Test
+    void ovDirectionsExplainTheWholeHeadOutput(RefusalLab.Lab lab) throws Exception {
+        Map<String, String> p = params();
+        p.put("headClasses.threshold", "0");
+        p.put("ovTop", "16");
+        AnalysisResult r = lab.run(new DirectHead(lab.studies()), p);
+        var fig = Independent.figure(r, "ov-explained");
+        assertEquals(8, fig.series().size());
+        for (var s : fig.series()) assertEquals(1.0, s.values()[0][15], 1e-4, s.name());  // all 16 = d_head directions
+        var table = Independent.table(r, "ov-directions");
+        double[] scores = Independent.series(Independent.figure(r, "head-refusal-component"), "direct heads");
+        // per head: the contributions of all 16 directions sum to the head's score (the table's text has 3 decimals)
+        for (int i = 0; i < 8; i++) {
+            String label = fig.series().get(i).name();
+            double sum = 0;
+            for (var row : table.rows()) if (row.get(0).equals(label)) sum += Double.parseDouble(row.get(5));
+            assertEquals(scores[i], sum, 16 * 5e-4 + 1e-3 * Math.abs(scores[i]), label);
+        }
+    }
+
     private static DirectHead.Comparison comparison(double[] direct, double[] other) {
         return new DirectHead.Comparison(direct, other, GroupTests.mean(direct) - GroupTests.mean(other), GroupTests.cohensD(direct, other),
                 GroupTests.welch(direct, other), GroupTests.permutation(direct, other, 10000, 1));

@@ -58,6 +58,7 @@ public final class PlantedHeads implements HookedModel {
     @Override public Tensor unembedMatrix() { return model.unembedMatrix(); }
     @Override public Tensor embedMatrix() { return model.embedMatrix(); }
     @Override public Tensor attnOutMatrix(int layer) { return model.attnOutMatrix(layer); }
+    @Override public Tensor attnValueMatrix(int layer) { return model.attnValueMatrix(layer); }
     @Override public float[] finalNormWeight() { return model.finalNormWeight(); }
 
     @Override
