@@ -178,18 +178,20 @@ public final class DirectHead implements Analysis {
         Comparison refusal = compare(scores, isDirect, p.permutations(), p.seed());
         Random random = new Random(p.seed());
         int d = unit.length, n = p.randomDirections();
+        boolean comparable = refusal.direct().length > 0 && refusal.other().length > 0;
         double[] randomDiffs = new double[n];
         int welchSig = 0, permSig = 0, welchDefined = 0, below = 0;
-        for (int r = 0; r < n; r++) {
+        for (int r = 0; comparable && r < n; r++) {
             context.checkCancelled();
             Comparison c = compare(headScores(diffs, randomUnit(random, d)), isDirect, p.permutations(), p.seed() + r + 1);
-            randomDiffs[r] = Double.isNaN(c.meanDifference()) ? 0 : c.meanDifference();
+            randomDiffs[r] = c.meanDifference();
             if (c.welch().defined()) welchDefined++;
             if (c.welchSignificant(p.alpha())) welchSig++;
             if (c.permutationSignificant(p.alpha())) permSig++;
             if (randomDiffs[r] < refusal.meanDifference()) below++;
         }
-        RandomSummary rs = new RandomSummary(n, welchSig / (double) n, permSig / (double) n, welchDefined, 100.0 * below / n);
+        RandomSummary rs = comparable ? new RandomSummary(n, welchSig / (double) n, permSig / (double) n, welchDefined, 100.0 * below / n)
+                : new RandomSummary(n, Double.NaN, Double.NaN, 0, Double.NaN);
 
         List<String> read = new ArrayList<>();
         for (int l = fromLayer; l < toLayer; l++) read.add(Hooks.attnResult(l));
@@ -206,7 +208,7 @@ public final class DirectHead implements Analysis {
                         + pairs.size() + " pairs. Direct heads from head-classes (" + hc.heads(Kind.DIRECT).size() + " of the " + hc.heads().size()
                         + " heads of " + hc.rangeLabel() + "); compared with the " + (others.equals("all") ? "other heads of every layer" : "other heads of " + hc.rangeLabel()) + ".")
                 .provenance(prov).build());
-        figs.add(Figure.histogram("random-directions").title("Direct minus other heads' mean, random unit directions")
+        if (comparable) figs.add(Figure.histogram("random-directions").title("Direct minus other heads' mean, random unit directions")
                 .x("mean(direct) - mean(other) along a random unit direction").y("directions", "count").series("random directions", randomDiffs)
                 .caption(n + " seeded random unit directions (seed " + p.seed() + "); the refusal direction's value is " + Stats.fmt(refusal.meanDifference())
                         + ", above " + Stats.fmt(rs.percentile()) + " % of them.")
@@ -232,7 +234,8 @@ public final class DirectHead implements Analysis {
         Table randomTable = Table.of("random-directions-summary").title("Random unit directions")
                 .columns("directions", "share significant (Welch, p < " + Stats.fmt(p.alpha()) + ")", "share significant (permutation)",
                         "directions where Welch is defined", "refusal direction's percentile")
-                .row(Integer.toString(n), Stats.fmt(rs.welchShare()), Stats.fmt(rs.permutationShare()), Integer.toString(rs.welchDefined()), Stats.fmt(rs.percentile()))
+                .row(Integer.toString(n), text(rs.welchShare()), text(rs.permutationShare()), Integer.toString(rs.welchDefined()), text(rs.percentile()))
+                .caption(comparable ? "" : "Not computed: there are no " + (refusal.direct().length == 0 ? "direct heads" : "other heads") + " to compare with (see parameter others).")
                 .provenance(prov).build();
         List<Table> tables = new ArrayList<>(List.of(perHead.build(), tests, randomTable));
         String ovNote = ovCircuits(study, heads, isDirect, all, unit, p, figs, tables);
@@ -373,12 +376,14 @@ public final class DirectHead implements Analysis {
      * directions are significant by either test (chance gives alpha), PARTLY up to 4 alpha, DISAGREES above.
      */
     static Finding.Verdict randomVerdict(RandomSummary rs, double alpha) {
+        if (Double.isNaN(rs.welchShare()) || Double.isNaN(rs.permutationShare())) return Finding.Verdict.NOT_APPLICABLE;
         double share = Math.max(rs.welchShare(), rs.permutationShare());
         return share <= 2 * alpha ? Finding.Verdict.AGREES : share <= 4 * alpha ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
     }
 
     /** Verdict for "the refusal direction stands out": AGREES at a percentile >= 100 (1 - alpha), PARTLY >= 80, else DISAGREES. */
     static Finding.Verdict percentileVerdict(RandomSummary rs, double alpha) {
+        if (Double.isNaN(rs.percentile())) return Finding.Verdict.NOT_APPLICABLE;
         return rs.percentile() >= 100 * (1 - alpha) ? Finding.Verdict.AGREES : rs.percentile() >= 80 ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
     }
 
@@ -391,10 +396,10 @@ public final class DirectHead implements Analysis {
                         refusalVerdict(c, alpha)),
                 new Finding("With a random direction in place of the refusal direction there is no significant difference.",
                         String.format("%s (Welch) and %s (permutation) of %d random unit directions are significant at %s",
-                                Stats.fmt(rs.welchShare()), Stats.fmt(rs.permutationShare()), rs.directions(), Stats.fmt(alpha)),
+                                text(rs.welchShare()), text(rs.permutationShare()), rs.directions(), Stats.fmt(alpha)),
                         randomVerdict(rs, alpha)),
                 new Finding("The difference is specific to the refusal direction: direct heads do not just write more of everything.",
-                        String.format("the refusal direction's difference of means is above %s %% of the random directions'", Stats.fmt(rs.percentile())),
+                        String.format("the refusal direction's difference of means is above %s %% of the random directions'", text(rs.percentile())),
                         c.direct().length == 0 || c.other().length == 0 ? Finding.Verdict.NOT_APPLICABLE : percentileVerdict(rs, alpha)));
     }
 }

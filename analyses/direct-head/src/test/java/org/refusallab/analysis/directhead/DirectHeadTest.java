@@ -143,6 +143,9 @@ class DirectHeadTest {
         p.put("headClasses.threshold", "0");
         p.put("ovTop", "16");
         AnalysisResult r = lab.run(new DirectHead(lab.studies()), p);
+        // every middle head is direct: no other heads, so the comparisons and random directions are not applicable
+        for (var f : r.findings()) assertEquals(Verdict.NOT_APPLICABLE, f.verdict(), f.claim());
+        assertTrue(r.figures().stream().noneMatch(f -> f.id().equals("random-directions")));
         var fig = Independent.figure(r, "ov-explained");
         assertEquals(8, fig.series().size());
         for (var s : fig.series()) assertEquals(1.0, s.values()[0][15], 1e-4, s.name());  // all 16 = d_head directions
@@ -180,5 +183,9 @@ class DirectHeadTest {
         assertEquals(Verdict.AGREES, DirectHead.percentileVerdict(new DirectHead.RandomSummary(100, 0, 0, 100, 96), 0.05));
         assertEquals(Verdict.PARTLY, DirectHead.percentileVerdict(new DirectHead.RandomSummary(100, 0, 0, 100, 85), 0.05));
         assertEquals(Verdict.DISAGREES, DirectHead.percentileVerdict(new DirectHead.RandomSummary(100, 0, 0, 100, 50), 0.05));
+        // no other heads to compare with: nothing computed for the random directions
+        DirectHead.RandomSummary none = new DirectHead.RandomSummary(100, Double.NaN, Double.NaN, 0, Double.NaN);
+        assertEquals(Verdict.NOT_APPLICABLE, DirectHead.randomVerdict(none, 0.05));
+        assertEquals(Verdict.NOT_APPLICABLE, DirectHead.percentileVerdict(none, 0.05));
     }
 }
