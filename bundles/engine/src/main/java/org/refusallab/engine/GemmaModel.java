@@ -318,6 +318,15 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
     }
 
     @Override
+    public synchronized Tensor attnValueMatrix(int layer) {
+        if (layer < 0 || layer >= config.numLayers()) throw new IllegalArgumentException("layer " + layer + " outside 0.." + (config.numLayers() - 1));
+        // v_proj.weight is [n_kv * d_head, d_model] (out, in): W_V[kv] = its rows of kv head kv, transposed
+        INDArray v = weights.get("model.layers." + layer + ".self_attn.v_proj.weight");
+        int kv = config.numKvHeads(), dh = config.headDim(), d = config.hiddenSize();
+        return toTensor(v.dup('c').reshape(kv, dh, d).permute(0, 2, 1).dup('c'));
+    }
+
+    @Override
     public float[] finalNormWeight() {
         return weights.get("model.norm.weight").castTo(DataType.FLOAT).toFloatVector();
     }

@@ -242,6 +242,19 @@ public final class GemmaReference {
         return out;
     }
 
+    /** W_V of a layer per kv head {@code [kv][d_model][d_head]}, from v_proj's [n_kv * d_head][d_model] layout. */
+    public double[][][] attnValue(int layer) {
+        double[][] wv = blocks[layer].wv();
+        double[][][] out = new double[nKv][dModel][headDim];
+        for (int k = 0; k < nKv; k++) for (int d = 0; d < dModel; d++) for (int i = 0; i < headDim; i++) out[k][d][i] = wv[k * headDim + i][d];
+        return out;
+    }
+
+    /** The first norm's stored weight w of a layer (the norm multiplies by 1 + w). */
+    public double[] ln1Weight(int layer) {
+        return blocks[layer].ln1().clone();
+    }
+
     /** The final norm's stored weight w (the norm multiplies by 1 + w). */
     public double[] finalNormWeight() {
         return finalNormWeight.clone();

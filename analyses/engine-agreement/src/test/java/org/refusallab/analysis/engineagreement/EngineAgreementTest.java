@@ -106,6 +106,7 @@ class EngineAgreementTest {
         assertEquals(ref.unembedMatrix(), engine.unembedMatrix());
         assertEquals(ref.embedMatrix(), engine.embedMatrix());
         for (int l = 0; l < ref.info().nLayers(); l++) assertEquals(ref.attnOutMatrix(l), engine.attnOutMatrix(l), "W_O of layer " + l);
+        for (int l = 0; l < ref.info().nLayers(); l++) assertEquals(ref.attnValueMatrix(l), engine.attnValueMatrix(l), "W_V of layer " + l);
         assertArrayEquals(ref.finalNormWeight(), engine.finalNormWeight());
         assertEquals(ref.hookNames(), engine.hookNames());
     }

@@ -34,6 +34,17 @@ public interface HookedModel {
     Tensor attnOutMatrix(int layer);
 
     /**
+     * W_V of one layer per key-value head, {@code [n_kv_heads, d_model, d_head]}: {@code attn.hook_v[kv] = ln1(x) . W_V[kv]}
+     * (ln1's output, with Gemma's (1 + w)); query head h reads kv head {@code h / (n_heads / n_kv_heads)}. So a head's
+     * OV circuit is {@code W_V[kv] . W_O[h]}. A model that cannot give it throws UnsupportedOperationException.
+     *
+     * @since 2.1
+     */
+    default Tensor attnValueMatrix(int layer) {
+        throw new UnsupportedOperationException(getClass().getName() + " does not give W_V");
+    }
+
+    /**
      * The final norm's weight w as stored in the checkpoint, {@code [d_model]}; Gemma multiplies by (1 + w), so
      * logits = x / {@code ln_final.hook_scale} * (1 + w) . W_U.
      */

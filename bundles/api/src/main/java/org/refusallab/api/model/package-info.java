@@ -5,7 +5,7 @@
  * unembedding helpers.
  */
 @Export
-@Version("2.0.0")
+@Version("2.1.0")
 package org.refusallab.api.model;
 
 import org.osgi.annotation.bundle.Export;

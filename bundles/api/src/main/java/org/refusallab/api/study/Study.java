@@ -58,6 +58,15 @@ public interface Study {
      */
     List<Completion> generations();
 
+    /**
+     * The classes of the middle-layer heads by their attention patterns on {@link #pairs()}, with the
+     * {@link HeadClassParameters} of this context: computed once per run and parameter values (shared by the
+     * analyses whichever runs first), so an analysis in another bundle gets the same classes.
+     *
+     * @since 1.1
+     */
+    HeadClasses headClasses();
+
     /** Runs rows with this run's batch size, progress bar and cancellation (the sweep service). */
     List<RowResult> sweep(List<Row> rows);
 }

@@ -17,7 +17,12 @@ public sealed interface ReadOut extends Serializable {
     /** The logits at a position ({@code float[vocab]}). */
     record Logits(int position) implements ReadOut { }
 
-    /** A hook's activation at positions (null = every real position): a tensor {@code [positions, ...]}, no batch axis. */
+    /**
+     * A hook's activation at positions (null = every real position): a tensor {@code [positions, ...]}, no batch axis.
+     * For {@code attn.hook_pattern} and {@code attn.hook_attn_scores} the positions are the queries and the tensor is
+     * {@code [queries, head, key]} over the row's real keys only (key 0 = the row's first token, whatever the
+     * padding). Since 1.1.
+     */
     record Activation(String hook, int[] positions) implements ReadOut {
         @Override
         public boolean equals(Object o) {

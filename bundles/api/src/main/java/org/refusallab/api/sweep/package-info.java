@@ -3,7 +3,7 @@
  * run by a {@link org.refusallab.api.sweep.SweepService}.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package org.refusallab.api.sweep;
 
 import org.osgi.annotation.bundle.Export;

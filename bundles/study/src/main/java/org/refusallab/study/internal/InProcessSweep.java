@@ -120,7 +120,7 @@ public final class InProcessSweep implements SweepService {
         boolean allLogits = false;
         for (Row r : chunk.rows()) {
             for (ReadOut ro : r.readOuts()) {
-                if (ro instanceof ReadOut.Activation a) hooks.add(checkPositional(a.hook()));
+                if (ro instanceof ReadOut.Activation a) hooks.add(a.hook());
                 if (ro instanceof ReadOut.Projection p) hooks.add(checkPositional(p.hook()));
                 if (ro instanceof ReadOut.Logits l && l.position() != -1) allLogits = true;
                 if (ro instanceof ReadOut.Metric m && m.position() != -1) allLogits = true;
@@ -138,8 +138,29 @@ public final class InProcessSweep implements SweepService {
         }
     }
 
+    private static boolean isPattern(String hook) {
+        return hook.endsWith("attn.hook_pattern") || hook.endsWith("attn.hook_attn_scores");
+    }
+
+    /**
+     * Row i of a [batch, head, query, key] pattern at row-local query positions (null = every real one), over the
+     * row's real keys: [queries, head, keys]; key 0 is the row's first token, not the padded batch's.
+     */
+    static Tensor pattern(Tensor t, Chunk chunk, int i, int[] positions) {
+        int pad = chunk.padding(i);
+        int[] queries = positions == null ? range(pad, chunk.length()) : chunk.padded(i, positions);
+        int heads = t.dim(1), keys = chunk.length() - pad;
+        float[] data = new float[queries.length * heads * keys];
+        for (int q = 0; q < queries.length; q++) {
+            for (int h = 0; h < heads; h++) {
+                System.arraycopy(t.data(), t.offset(i, h, queries[q], pad), data, (q * heads + h) * keys, keys);
+            }
+        }
+        return new Tensor(new long[] {queries.length, heads, keys}, data);
+    }
+
     private static String checkPositional(String hook) {
-        if (hook.endsWith("attn.hook_pattern") || hook.endsWith("attn.hook_attn_scores")) {
+        if (isPattern(hook)) {
             throw new IllegalArgumentException("read-outs of " + hook + " are not supported: its axis 1 is the head, not the position");
         }
         return hook;
@@ -148,7 +169,9 @@ public final class InProcessSweep implements SweepService {
     private Object readOut(ReadOut ro, ForwardResult r, Chunk chunk, int i) {
         if (ro instanceof ReadOut.Metric m) return m.metric().apply(logitsAt(r, chunk, i, m.position()));
         if (ro instanceof ReadOut.Logits l) return logitsAt(r, chunk, i, l.position());
-        if (ro instanceof ReadOut.Activation a) return activation(r.hook(a.hook()), chunk, i, a.positions());
+        if (ro instanceof ReadOut.Activation a) {
+            return isPattern(a.hook()) ? pattern(r.hook(a.hook()), chunk, i, a.positions()) : activation(r.hook(a.hook()), chunk, i, a.positions());
+        }
         if (ro instanceof ReadOut.Projection p) return project(activation(r.hook(p.hook()), chunk, i, p.positions()), p.vectors(), p.hook());
         throw new IllegalStateException("generation rows are decoded separately");
     }

@@ -11,6 +11,8 @@ import org.refusallab.api.model.TextTokenizer;
 import org.refusallab.api.study.Ablation;
 import org.refusallab.api.study.Completion;
 import org.refusallab.api.study.DirectionCandidate;
+import org.refusallab.api.study.HeadClassParameters;
+import org.refusallab.api.study.HeadClasses;
 import org.refusallab.api.study.PairTokens;
 import org.refusallab.api.study.PromptPair;
 import org.refusallab.api.study.RefusalDirection;
@@ -112,6 +114,15 @@ final class RunStudy implements Study {
     @Override
     public RefusalScore refusalScore() {
         return RefusalScore.seed();
+    }
+
+    @Override
+    public HeadClasses headClasses() {
+        HeadClassParameters hp = ctx.parameters(HeadClassParameters.class);
+        // keyed by the values, not by the analysis: head-classes and direct-head get the same object in either order
+        String key = "study.head-classes:" + hp.layers().trim() + "|" + hp.threshold() + "|" + hp.diagonal().trim() + "|"
+                + hp.bosThreshold() + "|" + hp.prompts().trim();
+        return ctx.shared(key, HeadClasses.class, () -> HeadClassFinder.find(this, hp));
     }
 
     @Override

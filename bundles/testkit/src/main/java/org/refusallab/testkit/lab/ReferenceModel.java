@@ -135,6 +135,15 @@ public final class ReferenceModel implements HookedModel {
     }
 
     @Override
+    public Tensor attnValueMatrix(int layer) {
+        double[][][] w = reference.attnValue(layer);
+        int k = w.length, d = w[0].length, dh = w[0][0].length;
+        float[] data = new float[k * d * dh];
+        for (int a = 0; a < k; a++) for (int b = 0; b < d; b++) for (int c = 0; c < dh; c++) data[(a * d + b) * dh + c] = (float) w[a][b][c];
+        return new Tensor(new long[] {k, d, dh}, data);
+    }
+
+    @Override
     public float[] finalNormWeight() {
         double[] w = reference.finalNormWeight();
         float[] out = new float[w.length];
