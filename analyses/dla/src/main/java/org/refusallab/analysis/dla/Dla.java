@@ -22,6 +22,7 @@ import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.LayerGroups;
 import org.refusallab.api.study.PromptPair;
+import org.refusallab.api.study.RefusalMetric;
 import org.refusallab.api.study.Stats;
 import org.refusallab.api.study.Study;
 import org.refusallab.api.study.StudyParameters;
@@ -104,14 +105,17 @@ public final class Dla implements Analysis {
         int n = study.nLayers(), nHeads = study.model().info().nHeads();
         double eps = study.model().info().rmsNormEps();
         float[] w = study.model().finalNormWeight();
-        float[] p = pullback(study.model().unembedMatrix(), study.metric().refusalTokens()[0]);
+        int token = study.tokenizer().tokenId(study.parameters().refusalToken());
+        float[] p = pullback(study.model().unembedMatrix(), token);
+        // the seed's metric, whatever study.metric says: the pullback is exact for it (x_normalized . p = metric)
+        RefusalMetric logitMetric = new RefusalMetric(RefusalMetric.Kind.LOGIT, token);
         List<String> hooks = new ArrayList<>(List.of(Hooks.EMBED, Hooks.LN_FINAL_SCALE));
         for (int l = 0; l < n; l++) hooks.addAll(List.of(Hooks.attnOut(l), Hooks.mlpOut(l), Hooks.attnResult(l), Hooks.residPost(l)));
         List<String> all = new ArrayList<>(pairs.stream().map(PromptPair::harmful).toList());
         all.addAll(pairs.stream().map(PromptPair::harmless).toList());
         List<Row> rows = new ArrayList<>();
         for (int[] t : study.chat(all)) {
-            Row row = Row.of(t).reading(ReadOut.metric(study.metric()));
+            Row row = Row.of(t).reading(ReadOut.metric(logitMetric));
             for (String h : hooks) row = row.reading(ReadOut.activation(h, -1));
             rows.add(row);
         }
@@ -149,9 +153,6 @@ public final class Dla implements Analysis {
     public AnalysisResult run(AnalysisContext context) {
         Study study = studies.open(context);
         Params params = context.parameters(Params.class);
-        if (study.metric().refusalTokens().length != 1) {
-            throw new IllegalArgumentException("analysis dla: the pullback direction needs the logit metric of one refusal token (study.metric = logit)");
-        }
         List<PromptPair> pairs = new ArrayList<>(study.pairs());
         if (params.includeHeldOut()) pairs.addAll(study.heldOutPairs());
         int n = study.nLayers(), nHeads = study.model().info().nHeads();
@@ -203,7 +204,7 @@ public final class Dla implements Analysis {
             sumHarmless += harmless.components()[c];
         }
         Table table = Table.of("component-dla-table").title("Component DLA (mean per prompt set)").columns("component", "harmful", "harmless", "harmful - harmless")
-                .rows(rows).caption(String.format("Identity: the components sum to %s (harmful) and %s (harmless); the model's refusal metric is %s and %s.",
+                .rows(rows).caption(String.format("Identity: the components sum to %s (harmful) and %s (harmless); the model's logit metric (logit of the refusal token - mean of the others) is %s and %s.",
                         Stats.fmt(sumHarmful), Stats.fmt(sumHarmless), Stats.fmt(harmful.metric()), Stats.fmt(harmless.metric())))
                 .provenance(compProv).build();
         return new AnalysisResult("Direct logit attribution of the refusal metric (" + pText + ") through the layers and components, harmful vs harmless prompts.",

@@ -103,6 +103,17 @@ class DlaTest {
         assertTrue(Independent.table(r, "component-dla-table").caption().contains("Identity"));
     }
 
+    /** The pullback is the logit metric's: with study.metric = log-odds the DLA (and its identity) stay the same. */
+    @Test
+    void theLogitMetricIsUsedWhateverTheStudysMetric(Lab lab) throws Exception {
+        Map<String, String> params = new HashMap<>(Lab.studyParameters(1, -1, 8));
+        var logit = Independent.series(Independent.figure(lab.run(new Dla(lab.studies()), params), "component-dla"), "harmful - harmless");
+        params.put("study.metric", "log-odds");
+        var r = lab.run(new Dla(lab.studies()), params);
+        assertArrayEquals(logit, Independent.series(Independent.figure(r, "component-dla"), "harmful - harmless"), 1e-12);
+        assertTrue(Independent.table(r, "component-dla-table").caption().contains("logit metric"));
+    }
+
     /** The alternative reading: each residual by its own RMS; the last layer is the same under both. */
     @Test
     void ownRmsScalingIsTheAlternativeAndMatchesAtTheEnd(Lab lab) throws Exception {

@@ -79,23 +79,74 @@ public final class NullSpace implements Analysis {
         this.studies = studies;
     }
 
-    /** W_U {@code [d_model][vocab]} in double, in one reading. */
-    static double[][] unembedding(Tensor wu, float[] normWeight, Reading reading) {
-        int d = wu.dim(0), vocab = wu.dim(1);
-        float[] w = wu.data();
-        double[][] out = new double[d][vocab];
-        for (int i = 0; i < d; i++) {
-            double fold = reading == Reading.TL_PROCESSED ? 1.0 + normWeight[i] : 1.0, mean = 0;
-            for (int t = 0; t < vocab; t++) {
-                out[i][t] = w[i * vocab + t] * fold;
-                mean += out[i][t];
+    /**
+     * W_U in one reading, as a view of the stored float matrix (no d_model x vocab copy: 4 GB in double for gemma):
+     * entry (i, t) = (W_U[i][t] - mean[i]) * fold[i]; mean is W_U's mean over the vocabulary (centring) or 0, fold
+     * the final norm's (1 + w) or 1.
+     */
+    record View(float[] flat, int d, int vocab, double[] mean, double[] fold) {
+        static View of(Tensor wu, float[] normWeight, Reading reading) {
+            int d = wu.dim(0), vocab = wu.dim(1);
+            float[] flat = wu.data();
+            double[] mean = new double[d], fold = new double[d];
+            for (int i = 0; i < d; i++) {
+                fold[i] = reading == Reading.TL_PROCESSED ? 1.0 + normWeight[i] : 1.0;
+                if (reading == Reading.TL_PROCESSED) {
+                    double sum = 0;
+                    for (int t = 0; t < vocab; t++) sum += flat[i * vocab + t];
+                    mean[i] = sum / vocab;
+                }
             }
-            if (reading == Reading.TL_PROCESSED) {
-                mean /= vocab;
-                for (int t = 0; t < vocab; t++) out[i][t] -= mean;
-            }
+            return new View(flat, d, vocab, mean, fold);
         }
-        return out;
+
+        double get(int i, int t) {
+            return (flat[i * vocab + t] - mean[i]) * fold[i];
+        }
+
+        /** This reading's Gram matrix W W^T from the raw one: fold_i fold_j (G_ij - vocab mean_i mean_j). */
+        double[][] gram(double[][] raw) {
+            double[][] g = new double[d][d];
+            for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) g[i][j] = fold[i] * fold[j] * (raw[i][j] - vocab * mean[i] * mean[j]);
+            return g;
+        }
+
+        /** Cosine of a unit vector with every token's unembedding (a column of W_U). */
+        double[] cosines(double[] unit) {
+            double[] dots = new double[vocab], norms = new double[vocab];
+            for (int i = 0; i < d; i++) {
+                for (int t = 0; t < vocab; t++) {
+                    double x = get(i, t);
+                    dots[t] += x * unit[i];
+                    norms[t] += x * x;
+                }
+            }
+            for (int t = 0; t < vocab; t++) dots[t] = norms[t] == 0 ? 0 : dots[t] / Math.sqrt(norms[t]);
+            return dots;
+        }
+    }
+
+    /** W W^T of a {@code [d][vocab]} float matrix, accumulated in double, rows in parallel (the d^2 vocab hot loop). */
+    static double[][] gram(float[] flat, int d, int vocab) {
+        double[][] g = new double[d][d];
+        java.util.stream.IntStream.range(0, d).parallel().forEach(i -> {
+            for (int j = i; j < d; j++) {
+                double s = 0;
+                int a = i * vocab, b = j * vocab;
+                for (int t = 0; t < vocab; t++) s += (double) flat[a + t] * flat[b + t];
+                g[i][j] = s;
+            }
+        });
+        for (int i = 0; i < d; i++) for (int j = 0; j < i; j++) g[i][j] = g[j][i];
+        return g;
+    }
+
+    /** W W^T of a {@code [d][vocab]} double matrix (planted tests). */
+    static double[][] gram(double[][] w) {
+        int d = w.length;
+        double[][] g = new double[d][d];
+        for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) g[i][j] = dot(w[i], w[j]);
+        return g;
     }
 
     /** Singular values of W_U (descending) and its residual-space singular vectors {@code vectors[i]}, in the same order. */
@@ -111,18 +162,9 @@ public final class NullSpace implements Analysis {
         }
     }
 
-    static Spectrum spectrum(double[][] w) {
-        int d = w.length, vocab = w[0].length;
-        double[][] gram = new double[d][d];
-        for (int i = 0; i < d; i++) {
-            for (int j = i; j < d; j++) {
-                double s = 0;
-                double[] a = w[i], b = w[j];
-                for (int t = 0; t < vocab; t++) s += a[t] * b[t];
-                gram[i][j] = s;
-                gram[j][i] = s;
-            }
-        }
+    /** From a Gram matrix W W^T: its singular values are sigma^2, its singular vectors W's residual-space ones. */
+    static Spectrum spectrum(double[][] gram) {
+        int d = gram.length;
         SingularValueDecomposition svd = new SingularValueDecomposition(new Array2DRowRealMatrix(gram, false));
         double[] ev = svd.getSingularValues(); // descending, sigma^2 of W_U
         double[] sigma = new double[d];
@@ -142,20 +184,6 @@ public final class NullSpace implements Analysis {
             out[k] = Math.sqrt(acc);
         }
         return out;
-    }
-
-    /** Cosine of a unit vector with every token's unembedding (a column of W_U). */
-    static double[] cosines(double[][] w, double[] unit) {
-        int d = w.length, vocab = w[0].length;
-        double[] dots = new double[vocab], norms = new double[vocab];
-        for (int i = 0; i < d; i++) {
-            for (int t = 0; t < vocab; t++) {
-                dots[t] += w[i][t] * unit[i];
-                norms[t] += w[i][t] * w[i][t];
-            }
-        }
-        for (int t = 0; t < vocab; t++) dots[t] = norms[t] == 0 ? 0 : dots[t] / Math.sqrt(norms[t]);
-        return dots;
     }
 
     static double maxAbs(double[] xs) {
@@ -198,13 +226,13 @@ public final class NullSpace implements Analysis {
         double shareMean() { return Stats.mean(randomShares); }
     }
 
-    static Measured measure(double[][] w, Reading reading, double[] unit, int k, double[][] randomForShares, double[][] randomForCos) {
-        double[] cos = cosines(w, unit);
+    static Measured measure(Reading reading, Spectrum s, java.util.function.Function<double[], double[]> cosines, double[] unit, int k,
+                            double[][] randomForShares, double[][] randomForCos) {
+        double[] cos = cosines.apply(unit);
         int arg = 0;
         for (int t = 0; t < cos.length; t++) if (Math.abs(cos[t]) > Math.abs(cos[arg])) arg = t;
         double[] randomMax = new double[randomForCos.length];
-        for (int i = 0; i < randomForCos.length; i++) randomMax[i] = maxAbs(cosines(w, randomForCos[i]));
-        Spectrum s = spectrum(w);
+        for (int i = 0; i < randomForCos.length; i++) randomMax[i] = maxAbs(cosines.apply(randomForCos[i]));
         double[] curve = shareCurve(s, unit);
         double[][] randomCurves = new double[randomForShares.length][];
         double[] shares = new double[randomForShares.length];
@@ -244,9 +272,12 @@ public final class NullSpace implements Analysis {
         Tensor wu = study.model().unembedMatrix();
         float[] normWeight = study.model().finalNormWeight();
         List<Measured> all = new ArrayList<>();
-        context.progress().start("null-space: W_U readings", 2);
+        context.progress().start("null-space: W_U readings", 3);
+        double[][] rawGram = gram(wu.data(), wu.dim(0), wu.dim(1)); // once: both readings' Gram matrices follow from it
+        context.progress().step(1);
         for (Reading r : List.of(params.reading(), params.reading() == Reading.TL_PROCESSED ? Reading.RAW : Reading.TL_PROCESSED)) {
-            all.add(measure(unembedding(wu, normWeight, r), r, unit, k, randomShares, randomCos));
+            View view = View.of(wu, normWeight, r);
+            all.add(measure(r, spectrum(view.gram(rawGram)), view::cosines, unit, k, randomShares, randomCos));
             context.progress().step(1);
         }
         context.progress().done();

@@ -108,7 +108,8 @@ class NullSpaceTest {
             for (int i = 0; i < d; i++) for (int t = 0; t < vocab; t++) w[i][t] += sigma * u[s][i] * v[s][t];
         }
         double[][] randoms = NullSpace.randomUnits(1000, d, 3);
-        var m = NullSpace.measure(w, NullSpace.Reading.RAW, planted, 1, randoms, new double[0][]);
+        var spectrum = NullSpace.spectrum(NullSpace.gram(w));
+        var m = NullSpace.measure(NullSpace.Reading.RAW, spectrum, x -> new double[] {0}, planted, 1, randoms, new double[0][]);
         assertEquals(1e-3, m.spectrum().singular()[d - 1], 1e-9);
         assertEquals(1.0, m.share(), 1e-9);
         assertEquals(100.0, m.sharePercentile(), 1e-9);
@@ -117,32 +118,39 @@ class NullSpaceTest {
         // random vectors: mean norm share about sqrt(1/d)
         assertEquals(Math.sqrt(1.0 / d), m.shareMean(), 0.05);
         // the top singular vector instead: nothing in the bottom space, below the random distribution
-        var top = NullSpace.measure(w, NullSpace.Reading.RAW, u[0], 1, randoms, new double[0][]);
+        var top = NullSpace.measure(NullSpace.Reading.RAW, spectrum, x -> new double[] {0}, u[0], 1, randoms, new double[0][]);
         assertEquals(0.0, top.share(), 1e-9);
         assertEquals(Verdict.PARTLY, NullSpace.randomLikeVerdict(top.sharePercentile()));
         assertEquals(1.0, top.curve()[d - 1], 1e-9);
     }
 
-    /** Planted answer for the cosines: a token whose unembedding is the direction has cos 1; the TL reading centres rows. */
+    /**
+     * Planted answer for the cosines: a token whose unembedding is the direction has cos 1. The TL view centres rows
+     * and folds (1 + w) in, and its Gram matrix derived from the raw one equals the Gram of the processed matrix.
+     */
     @Test
-    void aTokenPlantedAlongTheDirectionHasCosineOne() {
+    void aTokenPlantedAlongTheDirectionHasCosineOneAndTheViewsAreRight() {
         int d = 8, vocab = 30;
         Random random = new Random(9);
         double[][] w = randomMatrix(d, vocab, random);
         double[] dir = NullSpace.unit(random.doubles(d).map(x -> x - 0.5).toArray());
         for (int i = 0; i < d; i++) w[i][17] = 3 * dir[i];
-        double[] cos = NullSpace.cosines(w, dir);
-        assertEquals(1.0, cos[17], 1e-12);
-        assertEquals(1.0, NullSpace.maxAbs(cos), 1e-12);
         float[] flat = new float[d * vocab], weight = new float[d];
         for (int i = 0; i < d; i++) { weight[i] = 0.5f * i; for (int t = 0; t < vocab; t++) flat[i * vocab + t] = (float) w[i][t]; }
-        double[][] tl = NullSpace.unembedding(new org.refusallab.api.model.Tensor(new long[] {d, vocab}, flat), weight, NullSpace.Reading.TL_PROCESSED);
+        var tensor = new org.refusallab.api.model.Tensor(new long[] {d, vocab}, flat);
+        double[] cos = NullSpace.View.of(tensor, weight, NullSpace.Reading.RAW).cosines(dir);
+        assertEquals(1.0, cos[17], 1e-6);
+        assertEquals(1.0, NullSpace.maxAbs(cos), 1e-6);
+        var tl = NullSpace.View.of(tensor, weight, NullSpace.Reading.TL_PROCESSED);
+        double[][] processed = new double[d][vocab];
         for (int i = 0; i < d; i++) {
             double sum = 0;
-            for (int t = 0; t < vocab; t++) sum += tl[i][t];
+            for (int t = 0; t < vocab; t++) sum += processed[i][t] = tl.get(i, t);
             assertEquals(0, sum, 1e-9);
-            assertEquals(((double) flat[i * vocab + 3] - flat[i * vocab + 4]) * (1.0 + weight[i]), tl[i][3] - tl[i][4], 1e-9);
+            assertEquals(((double) flat[i * vocab + 3] - flat[i * vocab + 4]) * (1.0 + weight[i]), tl.get(i, 3) - tl.get(i, 4), 1e-9);
         }
+        double[][] raw = NullSpace.gram(flat, d, vocab), derived = tl.gram(raw), direct = NullSpace.gram(processed);
+        for (int i = 0; i < d; i++) assertArrayEquals(direct[i], derived[i], 1e-9);
     }
 
     @Test
