@@ -1,0 +1,443 @@
+package org.refusallab.analysis.nullspace;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Random;
+import org.apache.commons.math3.linear.Array2DRowRealMatrix;
+import org.apache.commons.math3.linear.SingularValueDecomposition;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.refusallab.api.analysis.Analysis;
+import org.refusallab.api.analysis.AnalysisContext;
+import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Describe;
+import org.refusallab.api.model.ModelInfo;
+import org.refusallab.api.model.Tensor;
+import org.refusallab.api.result.AnalysisResult;
+import org.refusallab.api.result.Figure;
+import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Provenance;
+import org.refusallab.api.result.Table;
+import org.refusallab.api.study.Stats;
+import org.refusallab.api.study.Study;
+import org.refusallab.api.study.StudyParameters;
+import org.refusallab.api.study.StudyService;
+import org.refusallab.api.study.Verdicts;
+
+/**
+ * The seed's "Direct Unembedding Effect" and "Unembedding Null-space Effect": (a) the cosine of the refusal direction
+ * with every token's unembedding, (b) the singular values of W_U, (c) the share of the direction in the span of the
+ * k residual-space singular vectors of W_U with the smallest singular values, against random unit vectors. Two
+ * readings of W_U, both published: TransformerLens's processed W_U (final norm's (1 + w) folded in, centred over the
+ * vocabulary; the seed's) and the raw tied embedding. Singular values come from commons-math3 (embedded in this
+ * bundle): the SVD of the d_model x d_model Gram matrix W_U W_U^T, whose singular values are sigma^2 and whose
+ * singular vectors are W_U's residual-space (left) singular vectors; this keeps the work at d_model^2 x vocab.
+ */
+@Component(service = Analysis.class)
+@AnalysisInfo(id = NullSpace.ID, title = "Unembedding cosines and null space", order = 100,
+        parameters = {NullSpace.Params.class, StudyParameters.class})
+public final class NullSpace implements Analysis {
+
+    public static final String ID = "null-space";
+
+    /** Which W_U the findings read (both are published). */
+    enum Reading {
+        TL_PROCESSED("TransformerLens-processed W_U ((1 + w) folded in, centred over the vocabulary)"),
+        RAW("raw tied W_U (embedding transposed)");
+
+        final String text;
+
+        Reading(String text) { this.text = text; }
+
+        String id() { return name().toLowerCase(Locale.ROOT).replace('_', '-'); }
+    }
+
+    @interface Params {
+        @Describe("the W_U the findings read: tl-processed (the seed's, TransformerLens default processing) or raw; both are published")
+        Reading reading() default Reading.TL_PROCESSED;
+
+        @Describe("bottom singular vectors spanned; 0 = max(1, round(20 * d_model / 2048)), the seed's 20 of 2048")
+        int k() default 0;
+
+        @Describe("random unit vectors for the null-space share distribution")
+        int randomVectors() default 1000;
+
+        @Describe("random unit vectors for the max |cos| comparison (each costs d_model x vocab)")
+        int randomCosineVectors() default 100;
+
+        @Describe("seed of the random unit vectors")
+        long seed() default 11L;
+    }
+
+    private final StudyService studies;
+
+    @Activate
+    public NullSpace(@Reference StudyService studies) {
+        this.studies = studies;
+    }
+
+    /**
+     * W_U in one reading, as a view of the stored float matrix (no d_model x vocab copy: 4 GB in double for gemma):
+     * entry (i, t) = (W_U[i][t] - mean[i]) * fold[i]; mean is W_U's mean over the vocabulary (centring) or 0, fold
+     * the final norm's (1 + w) or 1.
+     */
+    record View(float[] flat, int d, int vocab, double[] mean, double[] fold) {
+        static View of(Tensor wu, float[] normWeight, Reading reading) {
+            int d = wu.dim(0), vocab = wu.dim(1);
+            float[] flat = wu.data();
+            double[] mean = new double[d], fold = new double[d];
+            for (int i = 0; i < d; i++) {
+                fold[i] = reading == Reading.TL_PROCESSED ? 1.0 + normWeight[i] : 1.0;
+                if (reading == Reading.TL_PROCESSED) {
+                    double sum = 0;
+                    for (int t = 0; t < vocab; t++) sum += flat[i * vocab + t];
+                    mean[i] = sum / vocab;
+                }
+            }
+            return new View(flat, d, vocab, mean, fold);
+        }
+
+        double get(int i, int t) {
+            return (flat[i * vocab + t] - mean[i]) * fold[i];
+        }
+
+        /** This reading's Gram matrix W W^T from the raw one: fold_i fold_j (G_ij - vocab mean_i mean_j). */
+        double[][] gram(double[][] raw) {
+            double[][] g = new double[d][d];
+            for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) g[i][j] = fold[i] * fold[j] * (raw[i][j] - vocab * mean[i] * mean[j]);
+            return g;
+        }
+
+        /** Cosine of a unit vector with every token's unembedding (a column of W_U). */
+        double[] cosines(double[] unit) {
+            double[] dots = new double[vocab], norms = new double[vocab];
+            for (int i = 0; i < d; i++) {
+                for (int t = 0; t < vocab; t++) {
+                    double x = get(i, t);
+                    dots[t] += x * unit[i];
+                    norms[t] += x * x;
+                }
+            }
+            for (int t = 0; t < vocab; t++) dots[t] = norms[t] == 0 ? 0 : dots[t] / Math.sqrt(norms[t]);
+            return dots;
+        }
+    }
+
+    /** W W^T of a {@code [d][vocab]} float matrix, accumulated in double, rows in parallel (the d^2 vocab hot loop). */
+    static double[][] gram(float[] flat, int d, int vocab) {
+        double[][] g = new double[d][d];
+        java.util.stream.IntStream.range(0, d).parallel().forEach(i -> {
+            for (int j = i; j < d; j++) {
+                double s = 0;
+                int a = i * vocab, b = j * vocab;
+                for (int t = 0; t < vocab; t++) s += (double) flat[a + t] * flat[b + t];
+                g[i][j] = s;
+            }
+        });
+        for (int i = 0; i < d; i++) for (int j = 0; j < i; j++) g[i][j] = g[j][i];
+        return g;
+    }
+
+    /** W W^T of a {@code [d][vocab]} double matrix (planted tests). */
+    static double[][] gram(double[][] w) {
+        int d = w.length;
+        double[][] g = new double[d][d];
+        for (int i = 0; i < d; i++) for (int j = 0; j < d; j++) g[i][j] = dot(w[i], w[j]);
+        return g;
+    }
+
+    /** Singular values of W_U (descending) and its residual-space singular vectors {@code vectors[i]}, in the same order. */
+    record Spectrum(double[] singular, double[][] vectors) {
+        int size() { return singular.length; }
+
+        /** The direction's coordinates in the singular basis, smallest singular value first. */
+        double[] coordinatesFromBottom(double[] unit) {
+            int d = size();
+            double[] c = new double[d];
+            for (int j = 0; j < d; j++) c[j] = dot(vectors[d - 1 - j], unit);
+            return c;
+        }
+    }
+
+    /** From a Gram matrix W W^T: its singular values are sigma^2, its singular vectors W's residual-space ones. */
+    static Spectrum spectrum(double[][] gram) {
+        int d = gram.length;
+        SingularValueDecomposition svd = new SingularValueDecomposition(new Array2DRowRealMatrix(gram, false));
+        double[] ev = svd.getSingularValues(); // descending, sigma^2 of W_U
+        double[] sigma = new double[d];
+        for (int i = 0; i < d; i++) sigma[i] = Math.sqrt(Math.max(0, ev[i]));
+        double[][] u = svd.getU().getData();
+        double[][] vectors = new double[d][d];
+        for (int i = 0; i < d; i++) for (int r = 0; r < d; r++) vectors[i][r] = u[r][i];
+        return new Spectrum(sigma, vectors);
+    }
+
+    /** Norm of the projection of a unit vector on the span of the bottom k singular vectors, for every k = 1..d. */
+    static double[] shareCurve(Spectrum s, double[] unit) {
+        double[] c = s.coordinatesFromBottom(unit), out = new double[c.length];
+        double acc = 0;
+        for (int k = 0; k < c.length; k++) {
+            acc += c[k] * c[k];
+            out[k] = Math.sqrt(acc);
+        }
+        return out;
+    }
+
+    static double maxAbs(double[] xs) {
+        double m = 0;
+        for (double x : xs) m = Math.max(m, Math.abs(x));
+        return m;
+    }
+
+    static double[][] randomUnits(int count, int d, long seed) {
+        Random random = new Random(seed);
+        double[][] out = new double[count][];
+        for (int i = 0; i < count; i++) {
+            double[] v = new double[d];
+            for (int j = 0; j < d; j++) v[j] = random.nextGaussian();
+            out[i] = unit(v);
+        }
+        return out;
+    }
+
+    /** Percentile (0-100) of x among samples: the share of samples below x, ties counting one half. */
+    static double percentile(double x, double[] samples) {
+        double below = 0;
+        for (double s : samples) below += s < x ? 1 : s == x ? 0.5 : 0;
+        return 100 * below / samples.length;
+    }
+
+    /** The q-quantile (0..1) of samples, linear interpolation. */
+    static double quantile(double[] samples, double q) {
+        double[] s = samples.clone();
+        Arrays.sort(s);
+        double pos = q * (s.length - 1);
+        int lo = (int) Math.floor(pos), hi = Math.min(s.length - 1, lo + 1);
+        return s[lo] + (pos - lo) * (s[hi] - s[lo]);
+    }
+
+    /** One reading's measurements. */
+    record Measured(Reading reading, double[] cosines, double maxCos, int maxToken, double randomMaxCos95, double maxCosPercentile,
+                    Spectrum spectrum, int k, double[] curve, double share, double[] randomShares, double[][] randomCurves,
+                    double sharePercentile, double minOverMedian) {
+        double shareMean() { return Stats.mean(randomShares); }
+    }
+
+    static Measured measure(Reading reading, Spectrum s, java.util.function.Function<double[], double[]> cosines, double[] unit, int k,
+                            double[][] randomForShares, double[][] randomForCos) {
+        double[] cos = cosines.apply(unit);
+        int arg = 0;
+        for (int t = 0; t < cos.length; t++) if (Math.abs(cos[t]) > Math.abs(cos[arg])) arg = t;
+        double[] randomMax = new double[randomForCos.length];
+        for (int i = 0; i < randomForCos.length; i++) randomMax[i] = maxAbs(cosines.apply(randomForCos[i]));
+        double[] curve = shareCurve(s, unit);
+        double[][] randomCurves = new double[randomForShares.length][];
+        double[] shares = new double[randomForShares.length];
+        for (int i = 0; i < randomForShares.length; i++) {
+            randomCurves[i] = shareCurve(s, randomForShares[i]);
+            shares[i] = randomCurves[i][k - 1];
+        }
+        double[] sorted = s.singular().clone();
+        Arrays.sort(sorted);
+        double median = sorted[sorted.length / 2];
+        return new Measured(reading, cos, Math.abs(cos[arg]), arg, randomMax.length == 0 ? Double.NaN : quantile(randomMax, 0.95),
+                randomMax.length == 0 ? Double.NaN : percentile(Math.abs(cos[arg]), randomMax), s, k, curve, curve[k - 1], shares, randomCurves,
+                percentile(curve[k - 1], shares), median == 0 ? 0 : sorted[0] / median);
+    }
+
+    static int defaultK(int dModel) {
+        return Math.max(1, (int) Math.round(20.0 * dModel / 2048));
+    }
+
+    @Override
+    public AnalysisResult run(AnalysisContext context) {
+        Study study = studies.open(context);
+        Params params = context.parameters(Params.class);
+        ModelInfo info = study.model().info();
+        int d = info.dModel();
+        int k = params.k() == 0 ? defaultK(d) : params.k();
+        if (k < 1 || k > d) throw new IllegalArgumentException("analysis null-space: parameter k = '" + params.k() + "' is not between 1 and d_model = " + d);
+        if (params.randomVectors() < 100) {
+            throw new IllegalArgumentException("analysis null-space: parameter randomVectors = '" + params.randomVectors() + "' is not at least 100");
+        }
+        if (params.randomCosineVectors() < 0) {
+            throw new IllegalArgumentException("analysis null-space: parameter randomCosineVectors = '" + params.randomCosineVectors() + "' is negative");
+        }
+        double[] unit = toDouble(study.direction().unit());
+        double[][] randomShares = randomUnits(params.randomVectors(), d, params.seed());
+        double[][] randomCos = randomUnits(params.randomCosineVectors(), d, params.seed() + 1);
+        Tensor wu = study.model().unembedMatrix();
+        float[] normWeight = study.model().finalNormWeight();
+        List<Measured> all = new ArrayList<>();
+        context.progress().start("null-space: W_U readings", 3);
+        double[][] rawGram = gram(wu.data(), wu.dim(0), wu.dim(1)); // once: both readings' Gram matrices follow from it
+        context.progress().step(1);
+        for (Reading r : List.of(params.reading(), params.reading() == Reading.TL_PROCESSED ? Reading.RAW : Reading.TL_PROCESSED)) {
+            View view = View.of(wu, normWeight, r);
+            all.add(measure(r, spectrum(view.gram(rawGram)), view::cosines, unit, k, randomShares, randomCos));
+            context.progress().step(1);
+        }
+        context.progress().done();
+        return result(study, params, all, k, d);
+    }
+
+    private AnalysisResult result(Study study, Params params, List<Measured> all, int k, int d) {
+        Measured primary = all.get(0);
+        Provenance prov = Provenance.builder().direction(study.direction().provenance()).build();
+        List<Figure> figures = new ArrayList<>();
+        for (Measured m : all) {
+            Figure f = Figure.histogram("unembedding-cosines-" + m.reading().id())
+                    .title("Cosine of the refusal direction with every token's unembedding (" + m.reading().id() + ")")
+                    .x("cosine", List.of()).y("tokens", "").cells("refusal direction", new double[][] {m.cosines()})
+                    .caption(m.reading().text + ": max |cos| " + Stats.fmt(m.maxCos()) + " (token " + token(study, m.maxToken()) + ").")
+                    .provenance(prov).build();
+            figures.add(f);
+        }
+        List<String> index = new ArrayList<>();
+        for (int i = 1; i <= d; i++) index.add(Integer.toString(i));
+        Figure.Builder sv = Figure.line("singular-values").title("Singular values of W_U (log10)").x("index (largest first)", index)
+                .y("log10 singular value", "log10");
+        for (Measured m : all) sv.series(m.reading().id(), log10(m.spectrum().singular()));
+        figures.add(sv.caption("The seed: the smallest singular values drop steeply. Singular values of the d_model x d_model Gram matrix "
+                + "W_U W_U^T (commons-math3 SVD), square-rooted.").provenance(Provenance.NONE).build());
+
+        List<String> ks = new ArrayList<>();
+        for (int i = 1; i <= d; i++) ks.add(Integer.toString(i));
+        double[] mean = new double[d], lo = new double[d], hi = new double[d];
+        for (int j = 0; j < d; j++) {
+            double[] col = new double[primary.randomCurves().length];
+            for (int i = 0; i < col.length; i++) col[i] = primary.randomCurves()[i][j];
+            mean[j] = Stats.mean(col);
+            lo[j] = quantile(col, 0.025);
+            hi[j] = quantile(col, 0.975);
+        }
+        Figure.Builder curve = Figure.line("bottom-share-curve").title("Share of the direction in the span of the bottom k singular vectors")
+                .x("k (smallest singular values)", ks).y("|projection| / |r|", "")
+                .series("refusal direction (" + primary.reading().id() + ")", primary.curve())
+                .series("random unit vectors: mean", mean).series("random: 2.5 %", lo).series("random: 97.5 %", hi);
+        for (Measured m : all.subList(1, all.size())) curve.series("refusal direction (" + m.reading().id() + ")", m.curve());
+        figures.add(curve.caption("Norm of the projection (the seed's '~10 %' reading; square it for the share of squared norm). Random band: "
+                + primary.randomShares().length + " seeded unit vectors, " + primary.reading().id() + " W_U. Marked: k = " + k + ".").provenance(prov).build());
+
+        Figure hist = Figure.histogram("random-bottom-shares").title("Bottom-" + k + " share: random unit vectors vs the refusal direction ("
+                + primary.reading().id() + ")").x("|projection| / |r|", List.of()).y("random vectors", "")
+                .cells("random unit vectors", new double[][] {primary.randomShares()})
+                .caption("Refusal direction: " + Stats.fmt(primary.share()) + " (percentile " + Stats.fmt(primary.sharePercentile()) + ").")
+                .provenance(prov).build();
+        figures.add(withXLine(hist, "refusal direction", primary.share()));
+
+        List<List<String>> rows = new ArrayList<>();
+        for (Measured m : all) {
+            rows.add(List.of(m.reading().id(), Stats.fmt(m.maxCos()), token(study, m.maxToken()), Stats.fmt(m.randomMaxCos95()),
+                    Integer.toString(m.k()), Stats.fmt(m.share()), Stats.fmt(m.share() * m.share()), Stats.fmt(m.shareMean()),
+                    Stats.fmt(quantile(m.randomShares(), 0.025)) + " .. " + Stats.fmt(quantile(m.randomShares(), 0.975)),
+                    Stats.fmt(m.sharePercentile()), Stats.fmt(Math.sqrt((double) m.k() / d)), Stats.fmt(m.minOverMedian())));
+        }
+        Table table = Table.of("null-space-summary").title("Cosines and bottom-k share per W_U reading")
+                .columns("W_U", "max |cos|", "token", "random max |cos| 95 %", "k", "share (norm)", "share (squared)", "random mean",
+                        "random 95 % interval", "percentile", "sqrt(k / d_model)", "sigma_min / sigma_median")
+                .rows(rows).caption("First row: the reading the findings use (" + primary.reading().text + ").").provenance(prov).build();
+        return new AnalysisResult("Does the refusal direction act through an unembedded token or through W_U's null space? "
+                + "Findings read the " + primary.reading().text + ".", figures, List.of(table), findings(primary, token(study, primary.maxToken()), study.model().info(), d));
+    }
+
+    /** The seed's model: gemma-2b-it's shapes. Its absolute numbers (max |cos| ~ 0.06, share ~ 10 %) apply only there. */
+    static boolean seedModel(ModelInfo info) {
+        return info.nLayers() == 18 && info.dModel() == 2048 && info.vocabSize() == 256000;
+    }
+
+    /** A token as text with its id, e.g. {@code 'I' (id 235285)}. */
+    private static String token(Study study, int id) {
+        return "'" + study.tokenizer().tokenString(id) + "' (id " + id + ")";
+    }
+
+    static List<Finding> findings(Measured m, String maxToken, ModelInfo info, int d) {
+        boolean seed = seedModel(info);
+        return List.of(
+                new Finding("The refusal direction has very small composition with any token's unembedding (max |cos| ~ 0.06 in gemma-2b-it).",
+                        String.format("max |cos| %s (token %s)%s", Stats.fmt(m.maxCos()), maxToken,
+                                seed ? "" : "; the seed's 0.06 is gemma-2b-it's absolute value, not applicable to this model"),
+                        absoluteCosVerdict(seed, m.maxCos())),
+                new Finding("No token's unembedding stands out: the direction's max |cos| is like a random vector's.",
+                        String.format("max |cos| %s; random unit vectors' 95th percentile %s (percentile %s)", Stats.fmt(m.maxCos()),
+                                Stats.fmt(m.randomMaxCos95()), Stats.fmt(m.maxCosPercentile())),
+                        relativeCosVerdict(m.maxCosPercentile())),
+                new Finding("The smallest singular values of W_U drop steeply.",
+                        String.format("sigma_min / sigma_median = %s", Stats.fmt(m.minOverMedian())), dropVerdict(m.minOverMedian())),
+                new Finding("The refusal direction does not fall significantly within the null space: indistinguishable from a random vector.",
+                        String.format("bottom-%d share (norm) %s, random mean %s, 95 %% interval %s .. %s, percentile %s", m.k(), Stats.fmt(m.share()),
+                                Stats.fmt(m.shareMean()), Stats.fmt(quantile(m.randomShares(), 0.025)), Stats.fmt(quantile(m.randomShares(), 0.975)),
+                                Stats.fmt(m.sharePercentile())),
+                        randomLikeVerdict(m.sharePercentile())),
+                new Finding("The fraction of norm in the span of the bottom 20 singular vectors is ~10 % (gemma-2b-it, d_model 2048).",
+                        String.format("bottom-%d share: norm %s, squared %s; sqrt(k/d) = %s%s", m.k(), Stats.fmt(m.share()), Stats.fmt(m.share() * m.share()),
+                                Stats.fmt(Math.sqrt((double) m.k() / d)), seed ? "" : "; the seed's ~10 % is gemma-2b-it's absolute value, not applicable to this model"),
+                        absoluteShareVerdict(seed, m.share())));
+    }
+
+    /** gemma-2b-it only: AGREES if max |cos| <= 0.1, PARTLY <= 0.2, else DISAGREES; NOT_APPLICABLE on other models. */
+    static Finding.Verdict absoluteCosVerdict(boolean seedModel, double maxCos) {
+        return seedModel ? Verdicts.of(maxCos <= 0.1, maxCos <= 0.2) : Finding.Verdict.NOT_APPLICABLE;
+    }
+
+    /** AGREES if the direction's max |cos| is at or below random vectors' 95th percentile, PARTLY below the 99th, else DISAGREES. */
+    static Finding.Verdict relativeCosVerdict(double percentile) {
+        if (Double.isNaN(percentile)) return Finding.Verdict.NOT_APPLICABLE;
+        return Verdicts.of(percentile <= 95, percentile <= 99);
+    }
+
+    /** AGREES if sigma_min <= 0.1 sigma_median (a steep drop), PARTLY <= 0.5, else DISAGREES. */
+    static Finding.Verdict dropVerdict(double minOverMedian) {
+        return Verdicts.of(minOverMedian <= 0.1, minOverMedian <= 0.5);
+    }
+
+    /**
+     * AGREES if the direction's share lies in the random vectors' central 95 % (percentile 2.5..97.5); PARTLY if it is
+     * lower (less in the null space than random) or only mildly higher (97.5..99.5); DISAGREES above 99.5 (in the null space).
+     */
+    static Finding.Verdict randomLikeVerdict(double percentile) {
+        if (percentile > 99.5) return Finding.Verdict.DISAGREES;
+        return percentile >= 2.5 && percentile <= 97.5 ? Finding.Verdict.AGREES : Finding.Verdict.PARTLY;
+    }
+
+    /** gemma-2b-it only: AGREES if the norm share is 0.05..0.2 (~10 %), PARTLY 0.02..0.3, else DISAGREES; NOT_APPLICABLE elsewhere. */
+    static Finding.Verdict absoluteShareVerdict(boolean seedModel, double share) {
+        return seedModel ? Verdicts.of(share >= 0.05 && share <= 0.2, share >= 0.02 && share <= 0.3) : Finding.Verdict.NOT_APPLICABLE;
+    }
+
+    private static Figure withXLine(Figure f, String label, double x) {
+        List<Figure.ReferenceLine> lines = new ArrayList<>(f.referenceLines());
+        lines.add(new Figure.ReferenceLine(label, "x", x));
+        return new Figure(f.id(), f.title(), f.kind(), f.xTitle(), f.yTitle(), f.unit(), f.xLabels(), f.yLabels(), f.series(), lines,
+                f.caption(), f.provenance());
+    }
+
+    private static double[] log10(double[] xs) {
+        double[] out = new double[xs.length];
+        // a singular value of exactly 0 (a centred W_U with vocab <= d_model) has no logarithm: floor it at 1e-300
+        for (int i = 0; i < xs.length; i++) out[i] = Math.log10(Math.max(xs[i], 1e-300));
+        return out;
+    }
+
+    static double[] toDouble(float[] v) {
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = v[i];
+        return out;
+    }
+
+    static double[] unit(double[] v) {
+        double n = Math.sqrt(dot(v, v));
+        double[] out = new double[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = v[i] / n;
+        return out;
+    }
+
+    static double dot(double[] a, double[] b) {
+        double s = 0;
+        for (int i = 0; i < a.length; i++) s += a[i] * b[i];
+        return s;
+    }
+}
