@@ -102,8 +102,7 @@ public final class BlockContributions implements Analysis {
         Study study = studies.open(context);
         Params params = context.parameters(Params.class);
         double sign = params.sign() == Sign.HARMFUL_MINUS_HARMLESS ? 1 : -1;
-        List<PromptPair> pairs = new ArrayList<>(study.pairs());
-        if (params.includeHeldOut()) pairs.addAll(study.heldOutPairs());
+        List<PromptPair> pairs = study.pairs(params.includeHeldOut());
         int n = study.nLayers();
         double[][] c = contributions(study, pairs);
         double[] attn = c[0].clone(), mlp = c[1].clone();

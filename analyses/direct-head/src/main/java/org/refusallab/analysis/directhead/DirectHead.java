@@ -160,8 +160,7 @@ public final class DirectHead implements Analysis {
         if (!(p.alpha() > 0 && p.alpha() < 1)) throw new IllegalArgumentException("analysis " + ID + ": parameter alpha = " + p.alpha() + " is not in (0, 1)");
         Study study = studies.open(context);
         HeadClasses hc = study.headClasses();
-        List<PromptPair> pairList = new ArrayList<>(study.pairs());
-        if (p.includeHeldOut()) pairList.addAll(study.heldOutPairs());
+        List<PromptPair> pairList = study.pairs(p.includeHeldOut());
         List<PairTokens> pairs = PairTokens.of(study.tokenizer(), pairList);
         String others = p.others().trim();
         if (!others.equals("middle") && !others.equals("all")) throw new IllegalArgumentException("analysis " + ID + ": parameter others = '" + p.others() + "' is not middle or all");

@@ -153,8 +153,7 @@ public final class Dla implements Analysis {
     public AnalysisResult run(AnalysisContext context) {
         Study study = studies.open(context);
         Params params = context.parameters(Params.class);
-        List<PromptPair> pairs = new ArrayList<>(study.pairs());
-        if (params.includeHeldOut()) pairs.addAll(study.heldOutPairs());
+        List<PromptPair> pairs = study.pairs(params.includeHeldOut());
         int n = study.nLayers(), nHeads = study.model().info().nHeads();
         SetDla[] sets = compute(study, pairs, params.scaling());
         SetDla harmful = sets[0], harmless = sets[1], diff = harmful.minus(harmless);

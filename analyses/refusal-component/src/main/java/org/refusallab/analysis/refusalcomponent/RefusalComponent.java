@@ -94,8 +94,7 @@ public final class RefusalComponent implements Analysis {
     public AnalysisResult run(AnalysisContext context) {
         Study study = studies.open(context);
         Params params = context.parameters(Params.class);
-        List<PromptPair> pairs = new ArrayList<>(study.pairs());
-        if (params.includeHeldOut()) pairs.addAll(study.heldOutPairs());
+        List<PromptPair> pairs = study.pairs(params.includeHeldOut());
         Provenance provenance = Provenance.builder().read(hooks(study.nLayers())).direction(study.direction().provenance()).build();
         int n = study.nLayers();
         double[][] c = components(study, pairs);

@@ -120,8 +120,7 @@ public final class SelfRepair implements Analysis {
     public AnalysisResult run(AnalysisContext context) {
         Study study = studies.open(context);
         Params params = context.parameters(Params.class);
-        List<PromptPair> pairs = new ArrayList<>(study.pairs());
-        if (params.includeHeldOut()) pairs.addAll(study.heldOutPairs());
+        List<PromptPair> pairs = study.pairs(params.includeHeldOut());
         List<String> texts = pairs.stream().map(p -> params.prompts() == Prompts.HARMFUL ? p.harmful() : p.harmless()).toList();
         int n = study.nLayers();
         float[] unit = study.direction().unit();

@@ -32,6 +32,14 @@ public interface Study {
     /** Extra pairs (study.heldOutPairs, first study.heldOutLimit). */
     List<PromptPair> heldOutPairs();
 
+    /** The study's pairs, followed by the held-out pairs when {@code withHeldOut} (an analysis's includeHeldOut). */
+    default List<PromptPair> pairs(boolean withHeldOut) {
+        if (!withHeldOut) return pairs();
+        List<PromptPair> all = new java.util.ArrayList<>(pairs());
+        all.addAll(heldOutPairs());
+        return List.copyOf(all);
+    }
+
     /** Held-out single instructions (study.eval.*). */
     List<String> evalHarmful();
 
