@@ -327,6 +327,20 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
     }
 
     @Override
+    public org.refusallab.api.model.Architecture architecture() {
+        GemmaConfig.Gemma2 g = config.gemma2();
+        return g == null ? org.refusallab.api.model.Architecture.GEMMA
+                : new org.refusallab.api.model.Architecture(config.modelType(), g.finalLogitSoftcap(), g.attnLogitSoftcap(), g.slidingWindow(), true);
+    }
+
+    @Override
+    public float[] postAttentionNormWeight(int layer) {
+        if (!config.isGemma2()) return org.refusallab.api.model.HookedModel.super.postAttentionNormWeight(layer);
+        if (layer < 0 || layer >= config.numLayers()) throw new IllegalArgumentException("layer " + layer + " outside 0.." + (config.numLayers() - 1));
+        return weights.get(org.refusallab.checkpoint.GemmaTensors.postAttentionLayernorm(layer)).castTo(DataType.FLOAT).toFloatVector();
+    }
+
+    @Override
     public float[] finalNormWeight() {
         return weights.get("model.norm.weight").castTo(DataType.FLOAT).toFloatVector();
     }

@@ -35,9 +35,11 @@ import org.osgi.util.tracker.ServiceTracker;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
 import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Assumption;
 import org.refusallab.api.analysis.Parameters;
 import org.refusallab.api.analysis.SharedResults;
 import org.refusallab.api.analysis.Progress;
+import org.refusallab.api.model.Architecture;
 import org.refusallab.api.model.HookedModel;
 import org.refusallab.api.result.AnalysisResult;
 import org.slf4j.Logger;
@@ -65,7 +67,13 @@ public final class AnalysisRunner implements AutoCloseable {
 
     /** One Analysis service as found in the registry, by its service properties (the service itself is got to run it). */
     public record Candidate(ServiceReference<Analysis> ref, String id, String title, int order, List<String> parameterTypes,
-                            int ranking, Version version, long bundleId, String bundle, long serviceId) {
+                            int ranking, Version version, long bundleId, String bundle, long serviceId,
+                            List<String> assumes, List<String> linearises) {
+        public Candidate(ServiceReference<Analysis> ref, String id, String title, int order, List<String> parameterTypes,
+                         int ranking, Version version, long bundleId, String bundle, long serviceId) {
+            this(ref, id, title, order, parameterTypes, ranking, version, bundleId, bundle, serviceId, List.of(), List.of());
+        }
+
         public String describe() {
             return bundle + " " + version + " (bundle " + bundleId + ")";
         }
@@ -153,7 +161,8 @@ public final class AnalysisRunner implements AutoCloseable {
             byId.computeIfAbsent(id, k -> new ArrayList<>()).add(new Candidate(ref, id, titleProp instanceof String t ? t : id, order,
                     strings(ref.getProperty(AnalysisInfo.PARAMETERS)), rank instanceof Integer i ? i : 0,
                     ref.getBundle() == null ? Version.emptyVersion : ref.getBundle().getVersion(),
-                    ref.getBundle() == null ? -1 : ref.getBundle().getBundleId(), bundle, (Long) ref.getProperty(Constants.SERVICE_ID)));
+                    ref.getBundle() == null ? -1 : ref.getBundle().getBundleId(), bundle, (Long) ref.getProperty(Constants.SERVICE_ID),
+                    strings(ref.getProperty(AnalysisInfo.ASSUMES)), strings(ref.getProperty(AnalysisInfo.LINEARISES))));
         }
         found.addAll(untrackable(refs));
         List<Candidate> winners = new ArrayList<>();
@@ -293,8 +302,22 @@ public final class AnalysisRunner implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             badSetting = e.getMessage();
         }
-        Analysis analysis = model == null || badSetting != null ? null : analyses.getService(c.ref());
-        if (badSetting != null) {
+        List<String> assumptionLines = List.of();
+        String notApplicable = null;
+        if (model != null && badSetting == null) {
+            try {
+                List<Assumption.Check> checks = checkAssumptions(c, model);
+                assumptionLines = checks.stream().map(Assumption.Check::describe).toList();
+                notApplicable = Assumption.notApplicableReason(checks);
+            } catch (IllegalArgumentException e) {
+                badSetting = "analysis " + c.id() + ": " + e.getMessage();
+            }
+        }
+        Analysis analysis = model == null || badSetting != null || notApplicable != null ? null : analyses.getService(c.ref());
+        if (notApplicable != null) {
+            // not run: a number computed under a broken assumption would be silently wrong
+            section = Section.notApplicable(c.id(), c.title(), c.order(), c.bundle(), version, notApplicable, table, assumptionLines);
+        } else if (badSetting != null) {
             section = Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, badSetting, Duration.ZERO, table);
         } else if (model == null) {
             section = Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, "no model is loaded (no HookedModel service)", Duration.ZERO, table);
@@ -366,12 +389,46 @@ public final class AnalysisRunner implements AutoCloseable {
                             customTemplate(c))
                     : Section.failed(c.id(), c.title(), c.order(), c.bundle(), version, error, took, table);
         }
+        if (!section.notApplicable()) section = section.withAssumptions(assumptionLines);
         // at INFO: "run" prints a status table and "watch" a line per re-run, so failures are not logged twice
-        if (section.failed()) LOG.info("{} failed: {}", c.id(), section.errorLine());
+        if (section.notApplicable()) LOG.info("{} not applicable: {}", c.id(), section.errorLine());
+        else if (section.failed()) LOG.info("{} failed: {}", c.id(), section.errorLine());
         else LOG.info("{} done in {} ms", c.id(), section.took().toMillis());
         sections.put(c.id(), section);
         ranServiceIds.put(c.id(), c.serviceId());
         return section;
+    }
+
+    /**
+     * The analysis's declared assumptions (service properties {@link AnalysisInfo#ASSUMES} / {@link AnalysisInfo#LINEARISES})
+     * checked against the model. A model that does not say its architecture breaks every declared assumption. An
+     * unknown assumption name (a bundle built against a newer API) is an IllegalArgumentException naming it.
+     */
+    static List<Assumption.Check> checkAssumptions(Candidate c, HookedModel model) {
+        List<Assumption> assumes = assumptions(c.assumes()), linearises = assumptions(c.linearises());
+        if (assumes.isEmpty() && linearises.isEmpty()) return List.of();
+        Architecture arch;
+        try {
+            arch = model.architecture();
+        } catch (UnsupportedOperationException e) {
+            List<Assumption.Check> out = new ArrayList<>();
+            for (Assumption a : assumes) out.add(new Assumption.Check(a, false, "the model does not say its architecture: " + e.getMessage()));
+            for (Assumption a : linearises) out.add(new Assumption.Check(a, false, "the model does not say its architecture: " + e.getMessage()));
+            return out;
+        }
+        return Assumption.check(arch, assumes, linearises);
+    }
+
+    private static List<Assumption> assumptions(List<String> names) {
+        List<Assumption> out = new ArrayList<>();
+        for (String n : names) {
+            try {
+                out.add(Assumption.valueOf(n));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("unknown assumption '" + n + "' (known: " + java.util.Arrays.toString(Assumption.values()) + ")");
+            }
+        }
+        return out;
     }
 
     /** Completes a run's outcome when its service is unregistered while it runs. */

@@ -53,4 +53,9 @@ public record Report(Summary summary, List<Section> sections, Map<String, Carrie
         return sections.stream().map(s -> carried.containsKey(s.id()) && carried.get(s.id()).stale() ? carried.get(s.id()).failedNow() : s)
                 .filter(Section::failed).toList();
     }
+
+    /** The analyses this run did not run because the model breaks an assumption they declared (NOT APPLICABLE). */
+    public List<Section> notApplicableSections() {
+        return sections.stream().filter(Section::notApplicable).toList();
+    }
 }

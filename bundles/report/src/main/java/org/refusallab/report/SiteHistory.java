@@ -73,14 +73,16 @@ public final class SiteHistory {
 
     /** One stored section: the section, the run its result came from, and whether it is shown as stale. */
     record Stored(String id, String title, int order, String bundle, String bundleVersion, Section.Status status, String error,
-                  long tookMillis, Map<String, String> parameters, AnalysisResult result, String customTemplate, String fromRun) {
+                  long tookMillis, Map<String, String> parameters, AnalysisResult result, String customTemplate, String fromRun,
+                  List<String> assumptions) {
         static Stored of(Section s, String fromRun) {
             return new Stored(s.id(), s.title(), s.order(), s.bundle(), s.bundleVersion(), s.status(), s.error(),
-                    s.took() == null ? 0 : s.took().toMillis(), s.parameters(), s.result(), s.customTemplate(), fromRun);
+                    s.took() == null ? 0 : s.took().toMillis(), s.parameters(), s.result(), s.customTemplate(), fromRun, s.assumptions());
         }
 
         Section section() {
-            return new Section(id, title, order, bundle, bundleVersion, status, error, Duration.ofMillis(tookMillis), parameters, result, customTemplate);
+            return new Section(id, title, order, bundle, bundleVersion, status, error, Duration.ofMillis(tookMillis), parameters, result,
+                    customTemplate, assumptions);
         }
     }
 

@@ -108,6 +108,7 @@ public class SitePublisher {
         index.setVariable("summary", report.summary());
         index.setVariable("sections", views);
         index.setVariable("failed", report.failedSections());
+        index.setVariable("notApplicable", report.notApplicableSections());
         index.setVariable("generated", Instant.now().toString());
         render("index", index, site.resolve("index.html"));
         for (int i = 0; i < views.size(); i++) {
@@ -186,6 +187,7 @@ public class SitePublisher {
                     .put("status", sec.status().name()).put("error", sec.error())
                     .put("tookSeconds", sec.took() == null ? null : sec.took().toMillis() / 1000.0);
             n.set("parameters", json.valueToTree(sec.parameters()));
+            n.set("assumptions", json.valueToTree(sec.assumptions()));
             if (sec.result() != null) {
                 ArrayNode findings = n.putArray("findings");
                 for (Finding f : sec.result().findings()) {

@@ -4,7 +4,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
 import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.extension.AfterEachCallback;
@@ -13,6 +18,7 @@ import org.junit.jupiter.api.extension.ParameterContext;
 import org.junit.jupiter.api.extension.ParameterResolver;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Assumption;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.study.StudyService;
 import org.refusallab.api.sweep.SweepService;
@@ -25,7 +31,9 @@ import org.refusallab.testkit.lab.TestContext;
 /**
  * The JUnit 5 extension analysis tests run with: a {@link Lab} parameter holding the tiny reference model (the
  * testkit's double-precision forward behind the HookedModel API), the independent computations to check against,
- * the real study and sweep services on that model, and a fresh config folder per test.
+ * the real study and sweep services on that model, and a fresh config folder per test. {@code @RefusalLab.OnModel(
+ * Fixture.TINY_GEMMA2)} on the class or method puts the lab on the Gemma 2 fixture; {@link Lab#run} refuses, as the
+ * platform does, an analysis whose declared assumptions the model breaks ({@link NotApplicable}).
  *
  * <pre>{@code
  * @ExtendWith(RefusalLab.class)
@@ -41,17 +49,52 @@ public final class RefusalLab implements ParameterResolver, AfterEachCallback {
 
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(RefusalLab.class);
 
+    /** The fixture models a lab can hold. */
+    public enum Fixture {
+        /** Gemma 1 (gemma-2b-it's architecture), the default: {@link ReferenceModel#tiny()}. */
+        TINY_GEMMA,
+        /** Gemma 2 (soft-caps, post-norms, sliding window): {@link ReferenceModel#tinyGemma2()}. */
+        TINY_GEMMA2;
+
+        ReferenceModel load() {
+            return this == TINY_GEMMA ? ReferenceModel.tiny() : ReferenceModel.tinyGemma2();
+        }
+    }
+
+    /** Puts the labs of a test class or method on another fixture model ({@code @RefusalLab.OnModel(Fixture.TINY_GEMMA2)}). */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target({ElementType.TYPE, ElementType.METHOD})
+    public @interface OnModel {
+        Fixture value();
+    }
+
+    /**
+     * What {@link Lab#run} throws for an analysis that declares an assumption the lab's model breaks without a
+     * linearisation: the platform would not run it, and its page would say NOT APPLICABLE with this message.
+     */
+    public static final class NotApplicable extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        NotApplicable(String reason) {
+            super(reason);
+        }
+    }
+
     /** One test's lab: the model, the services and one run's shared results. */
     public static final class Lab {
-        private final ReferenceModel model = ReferenceModel.tiny();
-        private final Independent independent = new Independent(model);
-        private final SweepService sweeps = new InProcessSweep(model);
-        private final StudyService studies = new StudyComponent(sweeps);
+        private final ReferenceModel model;
+        private final Independent independent;
+        private final SweepService sweeps;
+        private final StudyService studies;
         private final Path config;
         private TestContext run;
 
-        Lab(Path config) {
+        Lab(Path config, Fixture fixture) {
             this.config = config;
+            this.model = fixture.load();
+            this.independent = new Independent(model);
+            this.sweeps = new InProcessSweep(model);
+            this.studies = new StudyComponent(sweeps);
         }
 
         public ReferenceModel model() { return model; }
@@ -69,11 +112,24 @@ public final class RefusalLab implements ParameterResolver, AfterEachCallback {
             return run;
         }
 
-        /** Runs an analysis (its id from {@link AnalysisInfo}) and checks the platform's rules for its result. */
+        /**
+         * Runs an analysis (its id from {@link AnalysisInfo}) and checks the platform's rules for its result. As the
+         * platform, it first checks the analysis's declared assumptions against the model: one the model breaks
+         * without a linearisation throws {@link NotApplicable} and the analysis does not run.
+         */
         public AnalysisResult run(Analysis analysis, Map<String, String> parameters) throws Exception {
             AnalysisInfo info = analysis.getClass().getAnnotation(AnalysisInfo.class);
             if (info == null) throw new AssertionError(analysis.getClass().getName() + " has no @AnalysisInfo");
+            String notApplicable = Assumption.notApplicableReason(assumptions(analysis));
+            if (notApplicable != null) throw new NotApplicable("analysis " + info.id() + ": " + notApplicable);
             return Independent.wellFormed(analysis.run(context(info.id(), parameters)), false);
+        }
+
+        /** The analysis's declared assumptions checked against this lab's model, as the report lists them. */
+        public List<Assumption.Check> assumptions(Analysis analysis) {
+            AnalysisInfo info = analysis.getClass().getAnnotation(AnalysisInfo.class);
+            if (info == null) throw new AssertionError(analysis.getClass().getName() + " has no @AnalysisInfo");
+            return Assumption.check(model.architecture(), info);
         }
 
         /** The study test parameters: the direction fixed at (layer, position), small batches, 4 new tokens. */
@@ -91,11 +147,18 @@ public final class RefusalLab implements ParameterResolver, AfterEachCallback {
     public Object resolveParameter(ParameterContext p, ExtensionContext e) {
         return e.getStore(NS).getOrComputeIfAbsent("lab", k -> {
             try {
-                return new Lab(Files.createTempDirectory("refusal-lab-test-config"));
+                return new Lab(Files.createTempDirectory("refusal-lab-test-config"), fixture(e));
             } catch (IOException ex) {
                 throw new UncheckedIOException(ex);
             }
         }, Lab.class);
+    }
+
+    /** The method's {@link OnModel}, else its class's (or an enclosing class's), else tiny-gemma. */
+    private static Fixture fixture(ExtensionContext e) {
+        OnModel on = e.getTestMethod().map(m -> m.getAnnotation(OnModel.class)).orElse(null);
+        for (Class<?> c = e.getTestClass().orElse(null); on == null && c != null; c = c.getEnclosingClass()) on = c.getAnnotation(OnModel.class);
+        return on == null ? Fixture.TINY_GEMMA : on.value();
     }
 
     @Override

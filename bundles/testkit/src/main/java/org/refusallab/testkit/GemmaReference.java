@@ -255,6 +255,12 @@ public final class GemmaReference {
         return blocks[layer].ln1().clone();
     }
 
+    /** Gemma 2: the post-attention norm's stored weight w of a layer (hook_attn_out = RMSNorm(sum of head results) * (1 + w)). */
+    public double[] postAttentionNormWeight(int layer) {
+        if (blocks[layer].ln1Post() == null) throw new UnsupportedOperationException("a Gemma 1 block has no post-attention norm");
+        return blocks[layer].ln1Post().clone();
+    }
+
     /** The final norm's stored weight w (the norm multiplies by 1 + w). */
     public double[] finalNormWeight() {
         return finalNormWeight.clone();

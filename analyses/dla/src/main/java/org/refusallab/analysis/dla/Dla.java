@@ -10,9 +10,11 @@ import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
 import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Assumption;
 import org.refusallab.api.analysis.Describe;
 import org.refusallab.api.cache.ActivationCache;
 import org.refusallab.api.cache.ResidualStack;
+import org.refusallab.api.model.Architecture;
 import org.refusallab.api.model.Hooks;
 import org.refusallab.api.model.Tensor;
 import org.refusallab.api.result.AnalysisResult;
@@ -39,10 +41,17 @@ import org.refusallab.api.sweep.RowResult;
  * harmless; (b) harmful - harmless; (c) every block's attention and MLP output and every head's result, scaled by
  * the cached final scale (TransformerLens apply_ln_to_stack), harmful - harmless. The final norm's (1 + w) is applied
  * once, to every vector (TransformerLens folds it into W_U instead).
+ *
+ * <p>Gemma 2 (declared linearisations): the attribution is of the logits before the final soft-cap, and the
+ * components are checked against that pre-soft-cap metric (read as cap * atanh(logits / cap)); each head's result goes
+ * through the post-attention norm with its cached scale ({@code ActivationCache.headContributions}), so a layer's heads
+ * sum to its attention component.
  */
 @Component(service = Analysis.class)
 @AnalysisInfo(id = Dla.ID, title = "Direct logit attribution along the pullback direction", order = 90,
-        parameters = {Dla.Params.class, StudyParameters.class})
+        parameters = {Dla.Params.class, StudyParameters.class},
+        assumes = Assumption.RESIDUAL_IS_SUM_OF_BLOCK_OUTPUTS,
+        linearises = {Assumption.LINEAR_LOGITS, Assumption.HEAD_RESULTS_SUM_TO_ATTN_OUT})
 public final class Dla implements Analysis {
 
     public static final String ID = "dla";
@@ -69,13 +78,14 @@ public final class Dla implements Analysis {
     /**
      * Means over one prompt set. {@code lens[0]} is the embedding, {@code lens[l + 1]} the residual after layer l;
      * {@code components} are "embed", "L0 attn", "L0 mlp", ...; {@code heads[layer][head]}; {@code metric} the
-     * model's refusal metric (logit read-out), which the components must add up to.
+     * model's refusal metric (logit read-out); {@code linearMetric} the same metric of the logits before the final
+     * soft-cap (the metric itself on a model without one), which the components must add up to.
      */
-    record SetDla(double[] lens, double[] components, double[][] heads, double metric) {
+    record SetDla(double[] lens, double[] components, double[][] heads, double metric, double linearMetric) {
         SetDla minus(SetDla o) {
             double[][] h = new double[heads.length][];
             for (int l = 0; l < h.length; l++) h[l] = sub(heads[l], o.heads[l]);
-            return new SetDla(sub(lens, o.lens), sub(components, o.components), h, metric - o.metric);
+            return new SetDla(sub(lens, o.lens), sub(components, o.components), h, metric - o.metric, linearMetric - o.linearMetric);
         }
 
         private static double[] sub(double[] a, double[] b) {
@@ -100,9 +110,23 @@ public final class Dla implements Analysis {
         return p;
     }
 
+    /**
+     * The refusal metric (logit of {@code token} - mean of the others) of the logits before the final soft-cap, each
+     * logit recovered as cap * atanh(l / cap): what the components add up to on a soft-capped model (Gemma 2).
+     */
+    static double preSoftcapMetric(Architecture arch, float[] logits, int token) {
+        double others = 0;
+        for (int t = 0; t < logits.length; t++) if (t != token) others += arch.preSoftcapLogit(logits[t]);
+        return arch.preSoftcapLogit(logits[token]) - others / (logits.length - 1);
+    }
+
     /** DLA of each prompt set (harmful, harmless) in one batched sweep. */
     static SetDla[] compute(Study study, List<PromptPair> pairs, Scaling scaling) {
         int n = study.nLayers(), nHeads = study.model().info().nHeads();
+        Architecture arch = study.model().architecture();
+        // Gemma 2: heads through the post-attention norm (its cached scale), logits before the final soft-cap
+        float[][] postNorm = new float[n][];
+        if (arch.postNorms()) for (int l = 0; l < n; l++) postNorm[l] = study.model().postAttentionNormWeight(l);
         double eps = study.model().info().rmsNormEps();
         float[] w = study.model().finalNormWeight();
         int token = study.tokenizer().tokenId(study.parameters().refusalToken());
@@ -111,12 +135,14 @@ public final class Dla implements Analysis {
         RefusalMetric logitMetric = new RefusalMetric(RefusalMetric.Kind.LOGIT, token);
         List<String> hooks = new ArrayList<>(List.of(Hooks.EMBED, Hooks.LN_FINAL_SCALE));
         for (int l = 0; l < n; l++) hooks.addAll(List.of(Hooks.attnOut(l), Hooks.mlpOut(l), Hooks.attnResult(l), Hooks.residPost(l)));
+        if (arch.postNorms()) for (int l = 0; l < n; l++) hooks.add(Hooks.ln1PostScale(l));
         List<String> all = new ArrayList<>(pairs.stream().map(PromptPair::harmful).toList());
         all.addAll(pairs.stream().map(PromptPair::harmless).toList());
         List<Row> rows = new ArrayList<>();
         for (int[] t : study.chat(all)) {
             Row row = Row.of(t).reading(ReadOut.metric(logitMetric));
             for (String h : hooks) row = row.reading(ReadOut.activation(h, -1));
+            if (arch.softCapsLogits()) row = row.reading(ReadOut.logits(-1)); // read-out 1 + hooks.size()
             rows.add(row);
         }
         List<RowResult> res = study.sweep(rows);
@@ -124,7 +150,7 @@ public final class Dla implements Analysis {
         for (int set = 0; set < 2; set++) {
             double[] lens = new double[n + 1], comps = new double[1 + 2 * n];
             double[][] heads = new double[n][nHeads];
-            double metric = 0;
+            double metric = 0, linearMetric = 0;
             for (int k = 0; k < pairs.size(); k++) {
                 RowResult r = res.get(set * pairs.size() + k);
                 Map<String, Tensor> last = new HashMap<>();
@@ -132,15 +158,16 @@ public final class Dla implements Analysis {
                 ActivationCache cache = new ActivationCache(last, n);
                 float scale = cache.finalScale(-1);
                 add(comps, cache.decompose(n, -1).applyFinalNorm(scale, w).dot(p), pairs.size());
-                for (int l = 0; l < n; l++) add(heads[l], cache.headResults(l, -1).applyFinalNorm(scale, w).dot(p), pairs.size());
+                for (int l = 0; l < n; l++) add(heads[l], cache.headContributions(l, -1, postNorm[l]).applyFinalNorm(scale, w).dot(p), pairs.size());
                 for (int l = 0; l <= n; l++) {
                     float[] x = l == 0 ? cache.at(Hooks.EMBED, -1) : cache.at(Hooks.residPost(l - 1), -1);
                     float s = scaling == Scaling.CACHED_FINAL ? scale : (float) Math.sqrt(Stats.dot(x, x) / x.length + eps);
                     lens[l] += new ResidualStack(List.of("x"), new float[][] {x}).applyFinalNorm(s, w).dot(p)[0] / pairs.size();
                 }
                 metric += r.metric(0) / pairs.size();
+                linearMetric += (arch.softCapsLogits() ? preSoftcapMetric(arch, r.logits(1 + hooks.size()), token) : r.metric(0)) / pairs.size();
             }
-            out[set] = new SetDla(lens, comps, heads, metric);
+            out[set] = new SetDla(lens, comps, heads, metric, linearMetric);
         }
         return out;
     }
@@ -156,6 +183,9 @@ public final class Dla implements Analysis {
         List<PromptPair> pairs = study.pairs(params.includeHeldOut());
         int n = study.nLayers(), nHeads = study.model().info().nHeads();
         SetDla[] sets = compute(study, pairs, params.scaling());
+        Architecture arch = study.model().architecture();
+        String metricText = arch.softCapsLogits() ? "the refusal metric of the logits before the final soft-cap (z = "
+                + Stats.fmt(arch.finalLogitSoftcap()) + " * atanh(logits / " + Stats.fmt(arch.finalLogitSoftcap()) + "))" : "the refusal metric";
         SetDla harmful = sets[0], harmless = sets[1], diff = harmful.minus(harmless);
 
         List<String> lensLabels = new ArrayList<>(List.of("embed"));
@@ -172,14 +202,16 @@ public final class Dla implements Analysis {
         Provenance lensProv = Provenance.builder().read(Hooks.EMBED, Hooks.everyLayer("hook_resid_post"), Hooks.LN_FINAL_SCALE).build();
         Provenance compProv = Provenance.builder().read(Hooks.EMBED, Hooks.everyLayer("hook_attn_out"), Hooks.everyLayer("hook_mlp_out"),
                 Hooks.LN_FINAL_SCALE).build();
-        Provenance headProv = Provenance.builder().read(Hooks.everyLayer("attn.hook_result"), Hooks.LN_FINAL_SCALE).build();
+        Provenance headProv = arch.postNorms()
+                ? Provenance.builder().read(Hooks.everyLayer("attn.hook_result"), "blocks.*.ln1_post.hook_scale", Hooks.LN_FINAL_SCALE).build()
+                : Provenance.builder().read(Hooks.everyLayer("attn.hook_result"), Hooks.LN_FINAL_SCALE).build();
         String pText = "p = W_U['" + token + "'] - mean of W_U over all other tokens";
 
         Figure absolute = Figure.line("dla-by-layer").title("Logit lens: DLA of the residual after each layer along the pullback direction")
                 .x("residual after layer", lensLabels).y("DLA (residual . p)", "logit units")
                 .series("harmful", harmful.lens()).series("harmless", harmless.lens())
                 .caption("Residual at the last position " + scalingText + ", times the final norm's (1 + w), dotted with " + pText
-                        + "; mean over " + pairs.size() + " prompts per set. After the last layer it equals the refusal metric.")
+                        + "; mean over " + pairs.size() + " prompts per set. After the last layer it equals " + metricText + ".")
                 .provenance(lensProv).build();
         Figure difference = Figure.line("dla-difference").title("Logit lens: DLA harmful - harmless after each layer")
                 .x("residual after layer", lensLabels).y("DLA harmful - harmless", "logit units").series("harmful - harmless", diff.lens())
@@ -192,7 +224,10 @@ public final class Dla implements Analysis {
                         + "contributes to the difference, because the two runs' final scales differ.").provenance(compProv).build();
         Figure headFig = Figure.heatmap("head-dla").title("Head DLA (attn.hook_result), harmful - harmless").x("head", headLabels).rows(layerLabels)
                 .y("layer", "logit units").cells("harmful - harmless", diff.heads())
-                .caption("Each head's result at the last position, scaled with the cached final scale and (1 + w), dotted with p.")
+                .caption((arch.postNorms()
+                        ? "Each head's result at the last position through the post-attention norm with its cached scale (result / ln1_post.hook_scale"
+                                + " * (1 + w_post)), so a layer's heads sum to its attention component; then"
+                        : "Each head's result at the last position,") + " scaled with the cached final scale and (1 + w), dotted with p.")
                 .provenance(headProv).build();
 
         List<List<String>> rows = new ArrayList<>();
@@ -203,10 +238,15 @@ public final class Dla implements Analysis {
             sumHarmless += harmless.components()[c];
         }
         Table table = Table.of("component-dla-table").title("Component DLA (mean per prompt set)").columns("component", "harmful", "harmless", "harmful - harmless")
-                .rows(rows).caption(String.format("Identity: the components sum to %s (harmful) and %s (harmless); the model's logit metric (logit of the refusal token - mean of the others) is %s and %s.",
+                .rows(rows).caption(arch.softCapsLogits()
+                        ? String.format("Identity: the components sum to %s (harmful) and %s (harmless); the model's logit metric (logit of the refusal token - mean of the others)"
+                                + " before the final soft-cap is %s and %s; after it (what the model outputs, bounded by the cap %s) %s and %s.",
+                                Stats.fmt(sumHarmful), Stats.fmt(sumHarmless), Stats.fmt(harmful.linearMetric()), Stats.fmt(harmless.linearMetric()),
+                                Stats.fmt(arch.finalLogitSoftcap()), Stats.fmt(harmful.metric()), Stats.fmt(harmless.metric()))
+                        : String.format("Identity: the components sum to %s (harmful) and %s (harmless); the model's logit metric (logit of the refusal token - mean of the others) is %s and %s.",
                         Stats.fmt(sumHarmful), Stats.fmt(sumHarmless), Stats.fmt(harmful.metric()), Stats.fmt(harmless.metric())))
                 .provenance(compProv).build();
-        return new AnalysisResult("Direct logit attribution of the refusal metric (" + pText + ") through the layers and components, harmful vs harmless prompts.",
+        return new AnalysisResult("Direct logit attribution of " + metricText + " (" + pText + ") through the layers and components, harmful vs harmless prompts.",
                 List.of(absolute, difference, components, headFig), List.of(table), findings(harmful, harmless, diff, n));
     }
 

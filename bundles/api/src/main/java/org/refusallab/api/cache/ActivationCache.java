@@ -96,6 +96,20 @@ public final class ActivationCache {
         return new ResidualStack(labels, vs);
     }
 
+    /**
+     * Every head's share of {@code hook_attn_out} at a position, labelled as {@link #headResults}: on a model without
+     * post-norms ({@code postAttentionNormWeight == null}) the results themselves; on Gemma 2 each result through the
+     * post-attention norm with its scale frozen at the run's value, {@code result / ln1_post.hook_scale * (1 + w)}
+     * (the cache must hold {@code Hooks.ln1PostScale(layer)}). Either way they sum to {@code hook_attn_out}.
+     *
+     * @since 1.1
+     */
+    public ResidualStack headContributions(int layer, int position, float[] postAttentionNormWeight) {
+        ResidualStack results = headResults(layer, position);
+        if (postAttentionNormWeight == null) return results;
+        return results.applyNorm(at(Hooks.ln1PostScale(layer), position)[0], postAttentionNormWeight);
+    }
+
     /** {@code ln_final.hook_scale} at a position: sqrt(mean(x^2) + eps) of the final residual. */
     public float finalScale(int position) {
         return at(Hooks.LN_FINAL_SCALE, position)[0];

@@ -44,6 +44,17 @@ public record ResidualStack(List<String> labels, float[][] vectors) {
         return new ResidualStack(labels, out);
     }
 
+    /**
+     * Any Gemma RMSNorm with its scale frozen at the run's value: each component divided by {@code scale} and multiplied
+     * by (1 + w). With the cached scale of the norm's input, the components add up to the norm's output (e.g. Gemma 2's
+     * heads through the post-attention norm: {@code ln1_post.hook_scale}, {@code HookedModel.postAttentionNormWeight}).
+     *
+     * @since 1.1
+     */
+    public ResidualStack applyNorm(float scale, float[] normWeight) {
+        return applyFinalNorm(scale, normWeight);
+    }
+
     /** Each component's projection on the unit vector of {@code direction}: {@code x . r / |r|}. */
     public double[] project(float[] direction) {
         double n = 0;

@@ -45,6 +45,28 @@ public interface HookedModel {
     }
 
     /**
+     * Where this model departs from Gemma 1's linear residual read-out (soft-caps, post-norms). The default knows
+     * Gemma 1 only and throws for any other {@code model_type}: a model that is not Gemma 1 must say what it is.
+     *
+     * @since 2.2
+     */
+    default Architecture architecture() {
+        if ("gemma".equals(info().modelType())) return Architecture.GEMMA;
+        throw new UnsupportedOperationException(getClass().getName() + " does not say its architecture (model_type " + info().modelType() + ")");
+    }
+
+    /**
+     * The post-attention norm's weight w of one layer as stored, {@code [d_model]}, on a model with post-norms
+     * ({@link Architecture#postNorms()}): {@code hook_attn_out = sum_h attn.hook_result[h] / ln1_post.hook_scale * (1 + w)}.
+     * A model without post-norms throws UnsupportedOperationException.
+     *
+     * @since 2.2
+     */
+    default float[] postAttentionNormWeight(int layer) {
+        throw new UnsupportedOperationException(getClass().getName() + " has no post-attention norm (model_type " + info().modelType() + ")");
+    }
+
+    /**
      * The final norm's weight w as stored in the checkpoint, {@code [d_model]}; Gemma multiplies by (1 + w), so
      * logits = x / {@code ln_final.hook_scale} * (1 + w) . W_U.
      */

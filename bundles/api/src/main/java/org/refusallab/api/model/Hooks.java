@@ -74,6 +74,23 @@ public final class Hooks {
     public static String attnScores(int layer) { return block(layer, "attn.hook_attn_scores"); }
     public static String ln1Scale(int layer) { return block(layer, "ln1.hook_scale"); }
     public static String ln2Scale(int layer) { return block(layer, "ln2.hook_scale"); }
+    /**
+     * Gemma 2 only ({@link Architecture#postNorms()}): {@code blocks.L.ln1_post.hook_scale} [batch, pos, 1],
+     * sqrt(mean(x^2) + eps) of the summed head results, the post-attention norm's input (not in {@link #names}).
+     *
+     * @since 2.2
+     */
+    public static String ln1PostScale(int layer) {
+        if (layer < 0) throw new IllegalArgumentException("layer must be >= 0, got " + layer);
+        return "blocks." + layer + ".ln1_post.hook_scale";
+    }
+
+    /** Gemma 2 only: {@code blocks.L.ln2_post.hook_scale}, the post-feed-forward norm's input scale. @since 2.2 */
+    public static String ln2PostScale(int layer) {
+        if (layer < 0) throw new IllegalArgumentException("layer must be >= 0, got " + layer);
+        return "blocks." + layer + ".ln2_post.hook_scale";
+    }
+
     public static String mlpPre(int layer) { return block(layer, "mlp.hook_pre"); }
     public static String mlpPost(int layer) { return block(layer, "mlp.hook_post"); }
 

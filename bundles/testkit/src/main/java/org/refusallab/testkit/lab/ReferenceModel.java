@@ -29,7 +29,7 @@ import org.refusallab.testkit.ReferenceRun;
  */
 public final class ReferenceModel implements HookedModel {
 
-    private static ReferenceModel tiny;
+    private static ReferenceModel tiny, tinyGemma2;
 
     private final GemmaReference reference;
     private final TextTokenizer tokenizer;
@@ -48,23 +48,54 @@ public final class ReferenceModel implements HookedModel {
     /** The tiny Gemma 1 fixture (4 layers, d_model 64, vocab 512) with the word-level test tokenizer. */
     public static synchronized ReferenceModel tiny() {
         if (tiny == null) {
-            try {
-                Path dir = Files.createTempDirectory("tiny-gemma");
-                for (String f : List.of("config.json", "model.safetensors", "tokenizer.json")) {
-                    try (InputStream in = ReferenceModel.class.getResourceAsStream("tiny-gemma/" + f)) {
-                        Files.copy(in, dir.resolve(f), StandardCopyOption.REPLACE_EXISTING);
-                    }
-                }
-                TextTokenizer tok;
-                try (InputStream in = Files.newInputStream(dir.resolve("tokenizer.json"))) {
-                    tok = new WordTokenizer(in);
-                }
-                tiny = new ReferenceModel(GemmaReference.load(dir), tok, "tiny-gemma");
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
+            tiny = load("tiny-gemma", "tiny-gemma/config.json", "tiny-gemma/model.safetensors", "tiny-gemma/tokenizer.json");
         }
         return tiny;
+    }
+
+    /**
+     * The tiny Gemma 2 fixture of bundles/fixtures (transformers' tiny-gemma2: 4 layers, d_model 64, 4 heads on 2
+     * key/value heads, sliding window 4 on layers 0 and 2, attention soft-cap 2, final soft-cap 3, vocab 400) with the
+     * word-level test tokenizer cut to its 400 ids (the same words at the same ids as tiny-gemma's).
+     */
+    public static synchronized ReferenceModel tinyGemma2() {
+        if (tinyGemma2 == null) {
+            tinyGemma2 = load("tiny-gemma2", "/fixtures/tiny-gemma2/checkpoint/config.json", "/fixtures/tiny-gemma2/checkpoint/model.safetensors",
+                    "tiny-gemma2/tokenizer.json");
+        }
+        return tinyGemma2;
+    }
+
+    /** A checkpoint folder of the given class-path resources, for what needs files: config.json, model.safetensors, tokenizer.json. */
+    public static Path checkpointFolder(String configJson, String safetensors, String tokenizerJson) throws IOException {
+        Path dir = Files.createTempDirectory("reference-model");
+        String[][] files = {{configJson, "config.json"}, {safetensors, "model.safetensors"}, {tokenizerJson, "tokenizer.json"}};
+        for (String[] f : files) {
+            try (InputStream in = ReferenceModel.class.getResourceAsStream(f[0])) {
+                if (in == null) throw new IOException("no class-path resource " + f[0] + " next to " + ReferenceModel.class.getName());
+                Files.copy(in, dir.resolve(f[1]), StandardCopyOption.REPLACE_EXISTING);
+            }
+        }
+        return dir;
+    }
+
+    /** The tiny-gemma2 checkpoint as a model folder (config.json, model.safetensors, tokenizer.json), e.g. for {@code run --model}. */
+    public static Path tinyGemma2Folder() throws IOException {
+        return checkpointFolder("/fixtures/tiny-gemma2/checkpoint/config.json", "/fixtures/tiny-gemma2/checkpoint/model.safetensors",
+                "tiny-gemma2/tokenizer.json");
+    }
+
+    private static ReferenceModel load(String name, String configJson, String safetensors, String tokenizerJson) {
+        try {
+            Path dir = checkpointFolder(configJson, safetensors, tokenizerJson);
+            TextTokenizer tok;
+            try (InputStream in = Files.newInputStream(dir.resolve("tokenizer.json"))) {
+                tok = new WordTokenizer(in);
+            }
+            return new ReferenceModel(GemmaReference.load(dir), tok, name);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     public GemmaReference reference() {
@@ -141,6 +172,21 @@ public final class ReferenceModel implements HookedModel {
         float[] data = new float[k * d * dh];
         for (int a = 0; a < k; a++) for (int b = 0; b < d; b++) for (int c = 0; c < dh; c++) data[(a * d + b) * dh + c] = (float) w[a][b][c];
         return new Tensor(new long[] {k, d, dh}, data);
+    }
+
+    @Override
+    public org.refusallab.api.model.Architecture architecture() {
+        GemmaConfig.Gemma2 g = reference.config().gemma2();
+        return g == null ? org.refusallab.api.model.Architecture.GEMMA
+                : new org.refusallab.api.model.Architecture(reference.config().modelType(), g.finalLogitSoftcap(), g.attnLogitSoftcap(), g.slidingWindow(), true);
+    }
+
+    @Override
+    public float[] postAttentionNormWeight(int layer) {
+        double[] w = reference.postAttentionNormWeight(layer);
+        float[] out = new float[w.length];
+        for (int i = 0; i < w.length; i++) out[i] = (float) w[i];
+        return out;
     }
 
     @Override
