@@ -194,7 +194,7 @@ public final class Lab implements AutoCloseable {
                 Section sec = runner.sections().stream().filter(x -> x.id().equals(id)).findFirst().orElse(null);
                 if (sec == null) System.out.println("watch: " + id + " removed");
                 else System.out.printf("watch: %s %s in %.1f s%s%n", id, sec.status(), sec.took().toMillis() / 1000.0,
-                        sec.failed() ? ": " + sec.errorLine() : "");
+                        sec.failed() || sec.notApplicable() ? ": " + sec.errorLine() : "");
             }
             try {
                 publish(out);

@@ -60,7 +60,7 @@ public class RunCommand implements Callable<Integer> {
         for (Section s : ran) {
             Report.Carried c = published.shown().carried().get(s.id());
             out.printf("%-7s %-28s %6.1f s  %s%n", s.status(), s.id(), s.took() == null ? 0.0 : s.took().toMillis() / 1000.0,
-                    (s.failed() ? s.errorLine() : "") + (c != null && c.stale() ? " [report shows its result from run " + c.fromRun() + ", marked stale]" : ""));
+                    (s.failed() || s.notApplicable() ? s.errorLine() : "") + (c != null && c.stale() ? " [report shows its result from run " + c.fromRun() + ", marked stale]" : ""));
         }
         for (Section s : published.shown().sections()) { // in report order
             Report.Carried c = published.shown().carried().get(s.id());

@@ -18,6 +18,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.refusallab.api.result.Figure;
+import org.refusallab.platform.Section;
 
 class SitePublisherTest {
 
@@ -40,6 +41,31 @@ class SitePublisherTest {
         }
         // the real library, not a placeholder: ECharts 5.3.1's minified build is about 1 MB
         assertTrue(site.resolve("assets/echarts.min.js").toFile().length() > 900_000);
+    }
+
+    /** A NOT APPLICABLE section shows its reason (no result) on its page and the summary; an OK one lists its assumptions. */
+    @Test
+    void notApplicableSectionsAndAssumptionsAreShown() throws IOException {
+        Section na = Section.notApplicable("direct-head", "Direct heads", 30, "org.refusallab.test", "1.0.0",
+                "NOT APPLICABLE on this model: it assumes HEAD_RESULTS_SUM_TO_ATTN_OUT (...): gemma2 normalises <the attention output>",
+                java.util.Map.of(), List.of("HEAD_RESULTS_SUM_TO_ATTN_OUT (the per-head results sum): NOT APPLICABLE: gemma2 normalises"));
+        Section ok = SampleReports.allKinds().withAssumptions(List.of("LINEAR_LOGITS (linear): broken on this model (gemma2 soft-caps); linearised: pre-soft-cap"));
+        Report base = SampleReports.report("Assumptions");
+        Path out = dir.resolve("site-assumptions");
+        new SitePublisher().publish(new Report(base.summary(), List.of(ok, na)), out);
+        String page = Files.readString(out.resolve("direct-head.html"));
+        assertTrue(page.contains("NOT APPLICABLE to this model"), page);
+        assertTrue(page.contains("gemma2 normalises &lt;the attention output&gt;"), page);
+        assertTrue(page.contains(">NOT_APPLICABLE<"), "the status badge");
+        assertFalse(page.contains("class=\"summary\""), "no result, no summary");
+        String okPage = Files.readString(out.resolve("all-kinds.html"));
+        assertTrue(okPage.contains("<h2>Assumptions</h2>") && okPage.contains("linearised: pre-soft-cap"), okPage);
+        String index = Files.readString(out.resolve("index.html"));
+        assertTrue(index.contains("analyses are NOT APPLICABLE") && index.contains("it assumes HEAD_RESULTS_SUM_TO_ATTN_OUT"), index);
+        assertFalse(index.contains("analyses failed"), "not applicable is not a failure");
+        JsonNode run = new ObjectMapper().readTree(out.resolve("data/run.json").toFile());
+        assertEquals("NOT_APPLICABLE", run.get("analyses").get(1).get("status").asText());
+        assertEquals("linearised: pre-soft-cap", run.get("analyses").get(0).get("assumptions").get(0).asText().replaceAll(".*; ", ""));
     }
 
     @Test

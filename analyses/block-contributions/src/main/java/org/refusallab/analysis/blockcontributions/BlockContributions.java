@@ -10,6 +10,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
 import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Assumption;
 import org.refusallab.api.analysis.Describe;
 import org.refusallab.api.cache.ActivationCache;
 import org.refusallab.api.model.Hooks;
@@ -37,7 +38,8 @@ import org.refusallab.api.sweep.RowResult;
  */
 @Component(service = Analysis.class)
 @AnalysisInfo(id = BlockContributions.ID, title = "Per-block contributions to the refusal component", order = 40,
-        parameters = {BlockContributions.Params.class, StudyParameters.class})
+        parameters = {BlockContributions.Params.class, StudyParameters.class},
+        assumes = Assumption.RESIDUAL_IS_SUM_OF_BLOCK_OUTPUTS)
 public final class BlockContributions implements Analysis {
 
     public static final String ID = "block-contributions";

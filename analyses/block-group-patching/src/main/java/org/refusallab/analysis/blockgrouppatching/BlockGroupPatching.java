@@ -8,6 +8,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
 import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Assumption;
 import org.refusallab.api.analysis.Describe;
 import org.refusallab.api.model.Hooks;
 import org.refusallab.api.model.Intervention;
@@ -35,7 +36,8 @@ import org.refusallab.api.sweep.RowResult;
  */
 @Component(service = Analysis.class)
 @AnalysisInfo(id = BlockGroupPatching.ID, title = "Patching groups of blocks (noising)", order = 60,
-        parameters = {BlockGroupPatching.Params.class, StudyParameters.class})
+        parameters = {BlockGroupPatching.Params.class, StudyParameters.class},
+        assumes = Assumption.RESIDUAL_IS_SUM_OF_BLOCK_OUTPUTS)
 public final class BlockGroupPatching implements Analysis {
 
     public static final String ID = "block-group-patching";

@@ -9,6 +9,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
 import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Assumption;
 import org.refusallab.api.analysis.Describe;
 import org.refusallab.api.model.Hooks;
 import org.refusallab.api.model.Tensor;
@@ -40,7 +41,8 @@ import org.refusallab.api.sweep.RowResult;
  */
 @Component(service = Analysis.class)
 @AnalysisInfo(id = DirectHead.ID, title = "Do direct heads write the refusal direction?", order = 85,
-        parameters = {DirectHead.Params.class, HeadClassParameters.class, StudyParameters.class})
+        parameters = {DirectHead.Params.class, HeadClassParameters.class, StudyParameters.class},
+        assumes = Assumption.HEAD_RESULTS_SUM_TO_ATTN_OUT)
 public final class DirectHead implements Analysis {
 
     public static final String ID = "direct-head";

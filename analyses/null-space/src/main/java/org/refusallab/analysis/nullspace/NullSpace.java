@@ -13,6 +13,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
 import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Assumption;
 import org.refusallab.api.analysis.Describe;
 import org.refusallab.api.model.ModelInfo;
 import org.refusallab.api.model.Tensor;
@@ -38,7 +39,8 @@ import org.refusallab.api.study.Verdicts;
  */
 @Component(service = Analysis.class)
 @AnalysisInfo(id = NullSpace.ID, title = "Unembedding cosines and null space", order = 100,
-        parameters = {NullSpace.Params.class, StudyParameters.class})
+        parameters = {NullSpace.Params.class, StudyParameters.class},
+        linearises = Assumption.LINEAR_LOGITS)
 public final class NullSpace implements Analysis {
 
     public static final String ID = "null-space";

@@ -8,6 +8,7 @@ import org.osgi.service.component.annotations.Reference;
 import org.refusallab.api.analysis.Analysis;
 import org.refusallab.api.analysis.AnalysisContext;
 import org.refusallab.api.analysis.AnalysisInfo;
+import org.refusallab.api.analysis.Assumption;
 import org.refusallab.api.analysis.Describe;
 import org.refusallab.api.model.Hooks;
 import org.refusallab.api.model.Intervention;
@@ -34,7 +35,8 @@ import org.refusallab.api.sweep.RowResult;
  */
 @Component(service = Analysis.class)
 @AnalysisInfo(id = SingleBlockPatching.ID, title = "Patching single blocks (noising)", order = 70,
-        parameters = {SingleBlockPatching.Params.class, StudyParameters.class})
+        parameters = {SingleBlockPatching.Params.class, StudyParameters.class},
+        assumes = Assumption.RESIDUAL_IS_SUM_OF_BLOCK_OUTPUTS)
 public final class SingleBlockPatching implements Analysis {
 
     public static final String ID = "single-block-patching";

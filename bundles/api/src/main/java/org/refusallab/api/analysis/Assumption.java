@@ -31,8 +31,8 @@ public enum Assumption {
      */
     LINEAR_LOGITS(
             "the logits (and the logit metric) are linear in the final norm's output, so attributions add up to them",
-            "attributions are of the logits before the final soft-cap, z = cap * atanh(logits / cap) (the soft-cap is monotone per"
-                    + " logit, but it bends differences: the soft-capped metric is shown beside the linear one)"),
+            "attributions are of the logits before the final soft-cap, z = cap * atanh(logits / cap), which are linear in the"
+                    + " residual stream (the soft-cap is monotone per logit, so signs and rankings carry over, but it bends differences and sums)"),
 
     /**
      * Each head's {@code attn.hook_result} is its share of {@code hook_attn_out}: the heads sum to what attention adds

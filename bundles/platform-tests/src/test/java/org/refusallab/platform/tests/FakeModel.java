@@ -2,6 +2,7 @@ package org.refusallab.platform.tests;
 
 import java.util.List;
 import java.util.Map;
+import org.refusallab.api.model.Architecture;
 import org.refusallab.api.model.ForwardRequest;
 import org.refusallab.api.model.ForwardResult;
 import org.refusallab.api.model.GenerationRequest;
@@ -14,6 +15,21 @@ import org.refusallab.api.model.TextTokenizer;
 public final class FakeModel implements HookedModel, AutoCloseable {
     static final int VOCAB = 8;
     volatile boolean closed;
+    private final Architecture architecture;
+
+    public FakeModel() {
+        this(Architecture.GEMMA);
+    }
+
+    /** A fake of another architecture (e.g. Gemma 2's soft-caps and post-norms), for the assumption checks. */
+    public FakeModel(Architecture architecture) {
+        this.architecture = architecture;
+    }
+
+    @Override
+    public Architecture architecture() {
+        return architecture;
+    }
 
     public ModelInfo info() {
         return new ModelInfo("fake-checkpoint", "gemma", 3, 2, 1, 8, 4, 16, VOCAB, "bfloat16", "float32", "tanh", 10000, 1e-6);

@@ -67,7 +67,11 @@ final class PlatformFixture implements AutoCloseable {
     }
 
     void registerModel() {
-        model = context.registerService(HookedModel.class, new FakeModel(), new Hashtable<>());
+        registerModel(new FakeModel());
+    }
+
+    void registerModel(HookedModel m) {
+        model = context.registerService(HookedModel.class, m, new Hashtable<>());
     }
 
     void unregisterModel() {
