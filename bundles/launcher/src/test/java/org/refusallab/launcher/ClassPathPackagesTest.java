@@ -49,7 +49,7 @@ class ClassPathPackagesTest {
         Map<String, String> pkgs = ClassPathPackages.forBundles(all);
         System.out.printf("class-path packages: %d, exported to bundles: %d, in %d ms%n", all.size(), pkgs.size(), (System.nanoTime() - t0) / 1_000_000);
         assertTrue(all.containsKey("org.nd4j.linalg.factory") && all.containsKey("org.refusallab.engine"), "on the class path");
-        assertEquals("2.1.0", pkgs.get("org.refusallab.api.model"));
+        assertEquals("2.2.0", pkgs.get("org.refusallab.api.model"));
         assertEquals("1.1.0", pkgs.get("org.refusallab.api.sweep"));
         assertTrue(pkgs.containsKey("com.fasterxml.jackson.databind"));
         assertFalse(pkgs.containsKey("org.nd4j.linalg.factory"));
