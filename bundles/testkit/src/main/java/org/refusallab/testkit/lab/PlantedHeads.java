@@ -60,6 +60,8 @@ public final class PlantedHeads implements HookedModel {
     @Override public Tensor attnOutMatrix(int layer) { return model.attnOutMatrix(layer); }
     @Override public Tensor attnValueMatrix(int layer) { return model.attnValueMatrix(layer); }
     @Override public float[] finalNormWeight() { return model.finalNormWeight(); }
+    @Override public org.refusallab.api.model.Architecture architecture() { return model.architecture(); }
+    @Override public float[] postAttentionNormWeight(int layer) { return model.postAttentionNormWeight(layer); }
 
     @Override
     public ForwardResult run(ForwardRequest request) {
