@@ -1,7 +1,10 @@
 package org.refusallab.api.study;
 
+import java.util.function.ToDoubleFunction;
 import org.refusallab.api.model.ModelInfo;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Interval;
+import org.refusallab.api.result.Measure;
 
 /**
  * The study's conventions for findings: which model the seed's absolute values are about, and the one rule for the
@@ -47,5 +50,37 @@ public final class Verdicts {
             s.append(i == 0 ? " " : ", ").append("L").append(seedLayers[i]).append(" -> L").append(LayerGroups.scaled(seedLayers[i], nLayers));
         }
         return s.append('.').toString();
+    }
+
+    /**
+     * A measure over prompt pairs numbered seed pairs first ({@code 0..nSeed-1}), then held-out pairs
+     * ({@code nSeed..nSeed+nHeldOut-1}): its value is {@code statistic} over the seed pairs, its per-pair values the
+     * statistic of each seed pair alone, and its interval the default bootstrap of the statistic over the held-out
+     * pairs (none with fewer than 2). {@code statistic} gets the indices of the pairs to use (with repeats).
+     *
+     * @since 1.2
+     */
+    public static Measure overPairs(String name, int nSeed, int nHeldOut, ToDoubleFunction<int[]> statistic) {
+        int[] seed = new int[nSeed];
+        for (int i = 0; i < nSeed; i++) seed[i] = i;
+        double[] per = new double[nSeed];
+        for (int i = 0; i < nSeed; i++) per[i] = statistic.applyAsDouble(new int[] {i});
+        Measure m = Measure.of(name, nSeed == 0 ? Double.NaN : statistic.applyAsDouble(seed), "over the " + nSeed + " seed pairs").perPair(per);
+        if (nHeldOut < 2) return m;
+        return m.interval(Interval.bootstrap(nHeldOut + " held-out pairs", nHeldOut, idx -> {
+            int[] shifted = new int[idx.length];
+            for (int i = 0; i < idx.length; i++) shifted[i] = nSeed + idx[i];
+            return statistic.applyAsDouble(shifted);
+        }));
+    }
+
+    /** The mean of {@code values} at {@code idx}. @since 1.2 */
+    public static double mean(double[] values, int[] idx) {
+        return Interval.mean(values, idx);
+    }
+
+    /** The fraction recovered of pair-averaged metrics at {@code idx} ({@link Stats#recovered}). @since 1.2 */
+    public static double recovered(double[] patched, double[] base, double[] source, int[] idx) {
+        return Stats.recovered(mean(patched, idx), mean(base, idx), mean(source, idx));
     }
 }
