@@ -32,6 +32,7 @@ final class IndependentVerdicts {
         switch (kind) {
             case "AT_LEAST": return x >= bound;
             case "BELOW": return x < bound;
+            case "AT_MOST": return x <= bound;
             case "WITHIN": return bound - tol <= x && x <= bound + tol;
             default: throw new IllegalArgumentException(kind);
         }
@@ -50,6 +51,7 @@ final class IndependentVerdicts {
         boolean meets = hasInterval && switch (kind) {
             case "AT_LEAST" -> hi >= b;
             case "BELOW" -> lo < b;
+            case "AT_MOST" -> lo <= b;
             default -> lo <= b + tol && hi >= b - tol;
         };
         boolean weaker = !Double.isNaN(weak) && (kind.equals("WITHIN") ? inside(kind, v, b, weak) : inside(kind, v, weak, 0));

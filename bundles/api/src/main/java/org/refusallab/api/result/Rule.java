@@ -10,7 +10,7 @@ import java.util.List;
  * <p>Each measure is judged alone, then combined (every measure must hold):
  * <ul>
  * <li>the measure holds at its value ({@code AT_LEAST}: value &gt;= bound; {@code BELOW}: value &lt; bound;
- *     {@code WITHIN}: |value - bound| &lt;= tolerance) and its interval, if any, lies entirely inside: AGREES;</li>
+ *     {@code AT_MOST}: value &lt;= bound; {@code WITHIN}: |value - bound| &lt;= tolerance) and its interval, if any, lies entirely inside: AGREES;</li>
  * <li>it holds at its value but the interval reaches outside, or it fails at its value but the interval reaches
  *     inside, or it passes the weaker {@code partlyBound} (NaN = none; for WITHIN a wider tolerance): PARTLY;</li>
  * <li>otherwise DISAGREES.</li>
@@ -21,7 +21,7 @@ import java.util.List;
  */
 public record Rule(String text, Kind kind, double bound, double tolerance, double partlyBound, boolean seedModelOnly) {
 
-    public enum Kind { AT_LEAST, BELOW, WITHIN }
+    public enum Kind { AT_LEAST, BELOW, AT_MOST, WITHIN }
 
     public Rule {
         if (text == null || text.isBlank()) throw new IllegalArgumentException("a rule needs its text");
@@ -37,6 +37,11 @@ public record Rule(String text, Kind kind, double bound, double tolerance, doubl
     /** Holds if value < bound. */
     public static Rule below(String text, double bound) {
         return new Rule(text, Kind.BELOW, bound, 0, Double.NaN, false);
+    }
+
+    /** Holds if value <= bound. */
+    public static Rule atMost(String text, double bound) {
+        return new Rule(text, Kind.AT_MOST, bound, 0, Double.NaN, false);
     }
 
     /** Holds if |value - target| <= tolerance. */
@@ -58,6 +63,7 @@ public record Rule(String text, Kind kind, double bound, double tolerance, doubl
         return switch (kind) {
             case AT_LEAST -> v >= b;
             case BELOW -> v < b;
+            case AT_MOST -> v <= b;
             case WITHIN -> Math.abs(v - b) <= tol;
         };
     }
@@ -101,13 +107,14 @@ public record Rule(String text, Kind kind, double bound, double tolerance, doubl
         String cond = switch (kind) {
             case AT_LEAST -> ">= " + Finding.fmt(bound);
             case BELOW -> "< " + Finding.fmt(bound);
+            case AT_MOST -> "<= " + Finding.fmt(bound);
             case WITHIN -> "within " + Finding.fmt(bound) + " +/- " + Finding.fmt(tolerance);
         };
         String s = "AGREES if every measure is " + cond + " and its interval (where given) lies entirely there; DISAGREES if none is "
                 + cond + " and no interval reaches there";
         if (!Double.isNaN(partlyBound)) {
             s += kind == Kind.WITHIN ? " nor within +/- " + Finding.fmt(partlyBound)
-                    : " nor " + (kind == Kind.AT_LEAST ? ">= " : "< ") + Finding.fmt(partlyBound);
+                    : " nor " + (kind == Kind.AT_LEAST ? ">= " : kind == Kind.BELOW ? "< " : "<= ") + Finding.fmt(partlyBound);
         }
         s += "; else PARTLY.";
         if (seedModelOnly) s += " About gemma-2b-it's own values: NOT_APPLICABLE on any other model.";

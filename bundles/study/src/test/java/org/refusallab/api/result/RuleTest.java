@@ -48,6 +48,18 @@ class RuleTest {
     }
 
     @Test
+    void atMost() {
+        Rule r = Rule.atMost("within a factor of 2 = factor <= 2", 2).partly(1e300);
+        assertEquals(Verdict.AGREES, r.judge(m(2)));
+        assertEquals(Verdict.AGREES, r.judge(m(1.5, 1.1, 2)));
+        assertEquals(Verdict.PARTLY, r.judge(m(1.5, 1.1, 2.5)));
+        assertEquals(Verdict.PARTLY, r.judge(m(3)), "the weaker bound");
+        assertEquals(Verdict.DISAGREES, r.judge(m(Double.MAX_VALUE)));
+        assertEquals(Verdict.DISAGREES, Rule.atMost("t", 2).judge(m(2.5, 2.1, 3)));
+        assertEquals(Verdict.PARTLY, Rule.atMost("t", 2).judge(m(2.5, 1.9, 3)));
+    }
+
+    @Test
     void within() {
         Rule r = Rule.within("identical = |gap| <= 0.1", 0, 0.1);
         assertEquals(Verdict.AGREES, r.judge(m(0.1)));
