@@ -72,8 +72,10 @@ public record Finding(String claim, String measured, Verdict verdict, Rule rule,
         return alternatives.stream().map(f -> f.note(text)).toList();
     }
 
-    /** Three decimals, "n/a" for NaN: how findings print numbers. */
+    /** Three decimals, "n/a" for NaN, "inf" beyond 1e300 (a rule's stand-in for "none"): how findings print numbers. */
     public static String fmt(double x) {
-        return Double.isNaN(x) ? "n/a" : String.format(Locale.ROOT, "%.3f", x);
+        if (Double.isNaN(x)) return "n/a";
+        if (Math.abs(x) >= 1e300) return x > 0 ? "inf" : "-inf";
+        return String.format(Locale.ROOT, "%.3f", x);
     }
 }
