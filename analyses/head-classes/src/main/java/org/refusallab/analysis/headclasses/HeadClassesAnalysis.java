@@ -2,6 +2,7 @@ package org.refusallab.analysis.headclasses;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -97,7 +98,7 @@ public final class HeadClassesAnalysis implements Analysis {
                 .rows(countRows(hc)).provenance(prov).build();
         return new AnalysisResult("Attention patterns of the " + hc.heads().size() + " heads of " + hc.rangeLabel() + ": "
                 + hc.heads(Kind.DIRECT).size() + " direct, " + hc.heads(Kind.DIAGONAL).size() + " diagonal, " + hc.heads(Kind.BOS).size() + " BOS.",
-                figs, List.of(table.build(), counts), findings(hc, study.nLayers()));
+                figs, List.of(table.build(), counts), findings(hc, otherReading(context, hc), study.nLayers()));
     }
 
     private static List<List<String>> countRows(HeadClasses hc) {
@@ -182,7 +183,40 @@ public final class HeadClassesAnalysis implements Analysis {
         return BOS.judge(Measure.of("BOS heads", count, ""));
     }
 
+    /**
+     * The classes under the other reading of the seed's diagonal score ("the sum of the diagonal entries": mean or
+     * sum over queries), from the study with only that parameter changed (computed once per run like the first).
+     */
+    HeadClasses otherReading(AnalysisContext context, HeadClasses hc) {
+        String other = hc.diagonalReading().equals("mean") ? "sum" : "mean";
+        Map<String, String> params = new java.util.HashMap<>(context.parameters());
+        params.put(HeadClassParameters.PREFIX_ + "diagonal", other);
+        AnalysisContext changed = new AnalysisContext() {
+            @Override public String analysisId() { return context.analysisId(); }
+            @Override public org.refusallab.api.model.HookedModel model() { return context.model(); }
+            @Override public Map<String, String> parameters() { return params; }
+            @Override public java.nio.file.Path configDirectory() { return context.configDirectory(); }
+            @Override public <T> T shared(String key, Class<T> type, java.util.function.Supplier<T> compute) { return context.shared(key, type, compute); }
+            @Override public org.refusallab.api.analysis.Progress progress() { return context.progress(); }
+            @Override public boolean cancelled() { return context.cancelled(); }
+        };
+        return studies.open(changed).headClasses();
+    }
+
     static List<Finding> findings(HeadClasses hc, int nLayers) {
+        return findings(hc, null, nLayers);
+    }
+
+    /** The findings; the diagonal claim under both readings when {@code other} (the other reading's classes) is given. */
+    static List<Finding> findings(HeadClasses hc, HeadClasses other, int nLayers) {
+        List<Finding> base = findingsOf(hc, nLayers);
+        if (other == null) return base;
+        Finding otherDiagonal = findingsOf(other, nLayers).get(1);
+        List<Finding> diag = Finding.readings(List.of(base.get(1), otherDiagonal));
+        return List.of(base.get(0), diag.get(0), diag.get(1), base.get(2));
+    }
+
+    static List<Finding> findingsOf(HeadClasses hc, int nLayers) {
         int n = hc.heads().size(), direct = hc.heads(Kind.DIRECT).size(), diagonal = hc.heads(Kind.DIAGONAL).size(), bos = hc.heads(Kind.BOS).size();
         String note = (Verdicts.layerRule(nLayers, 6, 12) + " Heads in " + hc.rangeLabel() + ".").trim();
         return List.of(
