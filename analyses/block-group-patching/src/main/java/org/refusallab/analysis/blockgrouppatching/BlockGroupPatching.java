@@ -257,9 +257,9 @@ public final class BlockGroupPatching implements Analysis {
         String layerNote = "Groups " + describe(r.groups()) + " (half-open; the seed's L0-L6, L6-L12, L12-L18 of 18 layers"
                 + (nLayers == LayerGroups.SEED_LAYERS ? ")." : ", scaled to " + nLayers + " layers).");
         if (r.groups().size() != 3) {
-            out.add(new Finding("Early MLPs at the subject, middle MLP and attention at the last position, and late MLPs at the last position are "
-                    + "necessary; early and late attention are not.",
-                    "not evaluated: the claims are about three layer groups, " + r.groups().size() + " are configured", Finding.Verdict.NOT_APPLICABLE));
+            out.add(Finding.judge("Early MLPs at the subject, middle MLP and attention at the last position, and late MLPs at the last position are "
+                    + "necessary; early and late attention are not.", Rule.atLeast("necessary = fraction recovered >= " + t, t), seedModel,
+                    "Not evaluated (no measures): the claims are about three layer groups, " + r.groups().size() + " are configured."));
             return out;
         }
         int attn = 0, mlp = 1, subj = 0, last = 1;

@@ -416,15 +416,15 @@ public final class DirectHead implements Analysis {
         String detail = String.format(java.util.Locale.ROOT, "%d direct vs %d other heads: difference of means %s, Cohen's d %s.",
                 c.direct().length, c.other().length, text(c.meanDifference()), text(c.cohensD()));
         return List.of(
-                none ? new Finding("Direct heads write significantly more of the refusal direction (harmful - harmless) than the other L6-L12 heads.",
-                        detail + " Not applicable: no direct head or no other head.", Finding.Verdict.NOT_APPLICABLE)
+                none ? Finding.judge("Direct heads write significantly more of the refusal direction (harmful - harmless) than the other L6-L12 heads.",
+                        significant(alpha), false, detail + " Not applicable: no direct head or no other head (no measures).")
                         : Finding.judge("Direct heads write significantly more of the refusal direction (harmful - harmless) than the other L6-L12 heads.",
                         significant(alpha), false, detail, refusalMeasures(c)),
                 Finding.judge("With a random direction in place of the refusal direction there is no significant difference.", randomRule(alpha), false,
                         String.format(java.util.Locale.ROOT, "Welch %s, permutation %s at alpha %s.", text(rs.welchShare()), text(rs.permutationShare()), Stats.fmt(alpha)),
                         randomMeasure(rs)),
-                none ? new Finding("The difference is specific to the refusal direction: direct heads do not just write more of everything.",
-                        "not applicable: no direct head or no other head", Finding.Verdict.NOT_APPLICABLE)
+                none ? Finding.judge("The difference is specific to the refusal direction: direct heads do not just write more of everything.",
+                        percentileRule(alpha), false, "Not applicable: no direct head or no other head (no measures).")
                         : Finding.judge("The difference is specific to the refusal direction: direct heads do not just write more of everything.",
                         percentileRule(alpha), false, "", Measure.of("percentile of the refusal direction among the random directions", rs.percentile(), "")));
     }
