@@ -272,6 +272,8 @@ public final class Lab implements AutoCloseable {
         m.put("GELU", mi.gelu());
         m.put("RoPE theta / RMSNorm eps", mi.ropeTheta() + " / " + mi.rmsNormEps());
         m.put("load time", String.format("%.1f s", modelLoad.toMillis() / 1000.0));
+        // claims about gemma-2b-it's own values are judged only there (findings.json's seedModel)
+        m.put(org.refusallab.report.FindingData.SEED_MODEL_KEY, org.refusallab.api.study.Verdicts.isSeedModel(mi) ? "yes" : "no (claims about gemma-2b-it's own values are not applicable)");
 
         Map<String, String> st = new LinkedHashMap<>();
         st.put("study file", study.file().toString());

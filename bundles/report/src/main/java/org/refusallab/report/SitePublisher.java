@@ -101,7 +101,7 @@ public class SitePublisher {
         copyResource(TEMPLATES + "schema.md", data.resolve("SCHEMA.md"));
 
         List<SectionView> views = new ArrayList<>();
-        for (Section s : report.sections()) views.add(writeData(s, data).carried(report.carried().get(s.id())));
+        for (Section s : report.sections()) views.add(writeData(s, data, seedModel(report)).carried(report.carried().get(s.id())));
         writeRunJson(report, data.resolve("run.json"));
 
         Context index = new Context(Locale.ROOT);
@@ -128,7 +128,13 @@ public class SitePublisher {
         }
     }
 
-    private SectionView writeData(Section s, Path data) throws IOException {
+    /** Whether the run's model is gemma-2b-it, as the run summary says (null if it does not say). */
+    static Boolean seedModel(Report report) {
+        String v = report.summary() == null || report.summary().model() == null ? null : report.summary().model().get(FindingData.SEED_MODEL_KEY);
+        return v == null ? null : v.startsWith("yes");
+    }
+
+    private SectionView writeData(Section s, Path data, Boolean seedModel) throws IOException {
         List<FigureView> figures = new ArrayList<>();
         List<TableView> tables = new ArrayList<>();
         if (s.result() != null) {
@@ -144,6 +150,11 @@ public class SitePublisher {
                 writeCsv(FigureData.csvRows(t), dir.resolve(t.id() + ".csv"));
                 json.writeValue(dir.resolve(t.id() + ".json").toFile(), FigureData.tableJson(json, s.id(), t));
                 tables.add(new TableView(t, "data/" + s.id() + "/" + t.id() + ".csv"));
+            }
+            if (!s.result().findings().isEmpty()) {
+                // the rules, measures and intervals behind every verdict: enough to recompute each one
+                json.writeValue(dir.resolve("findings.json").toFile(), FindingData.json(json, s.id(), seedModel, s.result().findings()));
+                writeCsv(FindingData.csvRows(s.result().findings()), dir.resolve("findings.csv"));
             }
         }
         String customHtml = null;
@@ -190,9 +201,7 @@ public class SitePublisher {
             n.set("assumptions", json.valueToTree(sec.assumptions()));
             if (sec.result() != null) {
                 ArrayNode findings = n.putArray("findings");
-                for (Finding f : sec.result().findings()) {
-                    findings.addObject().put("claim", f.claim()).put("measured", f.measured()).put("verdict", f.verdict().name());
-                }
+                for (Finding f : sec.result().findings()) findings.add(FindingData.finding(json, f));
             }
         }
         json.writeValue(file.toFile(), root);

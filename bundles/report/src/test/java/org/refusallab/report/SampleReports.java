@@ -11,6 +11,9 @@ import org.refusallab.api.result.Figure.Kind;
 import org.refusallab.api.result.Figure.ReferenceLine;
 import org.refusallab.api.result.Figure.Series;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Interval;
+import org.refusallab.api.result.Measure;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Table;
 import org.refusallab.platform.Section;
 
@@ -79,9 +82,27 @@ final class SampleReports {
                 List.of(line(), bar(), heatmap(), histogram(), scatter()), List.of(completions),
                 List.of(new Finding("Refusal is mediated by one direction", "score 0.93 to 0.04", Finding.Verdict.AGREES),
                         new Finding("8 direct heads", "6 heads", Finding.Verdict.PARTLY),
-                        new Finding("Steering works at L15", "no effect", Finding.Verdict.DISAGREES)));
+                        new Finding("Steering works at L15", "no effect", Finding.Verdict.DISAGREES),
+                        judged()[0], judged()[1], judged()[2], judged()[3]));
         return new Section("all-kinds", "All figure kinds", 10, "org.refusallab.test", "1.0.0", Section.Status.OK, null,
                 Duration.ofMillis(1234), Map.of("layer", "10"), r);
+    }
+
+    /** Findings with written rules: an interval that supports, one that does not, a weaker bound, a seed-model claim. */
+    static Finding[] judged() {
+        double[] heldOut = {0.6, 0.9, 0.7, 0.65, 0.8, 1.1, 0.7, 0.75};
+        Interval i = Interval.bootstrap("8 held-out pairs", heldOut.length, idx -> Interval.mean(heldOut, idx));
+        Rule necessary = Rule.atLeast("necessary = fraction recovered >= 0.5", 0.5);
+        return new Finding[] {
+            Finding.judge("Middle attention is necessary", necessary, false, "",
+                    Measure.of("middle attention @ last", 0.8, "mean over the 3 seed pairs").perPair(0.3, 0.98, 0.9).interval(i)),
+            Finding.judge("Early attention is necessary", necessary, false, "",
+                    Measure.of("early attention @ last", 0.7, "mean over the 3 seed pairs").perPair(0.6, 0.7, 0.8)
+                            .interval(Interval.bootstrap("8 held-out pairs", 8, idx -> Interval.mean(new double[] {0.1, 0.9, 0.3, 0.7, 0.2, 0.8, 0.6, 0.4}, idx)))),
+            Finding.judge("MLPs write a large share", Rule.atLeast("large = share >= 0.5", 0.5).partly(0.25), false, "",
+                    Measure.of("share", 0.3, "all pairs")),
+            Finding.judge("The clean metric is ~25", Rule.within("~25 = within 5", 25, 5).aboutSeedModel(), false, "",
+                    Measure.of("clean metric", 7.25, "mean over the 3 seed pairs").perPair(6.5, 7.25, 8.0))};
     }
 
     static Section failed() {
@@ -93,6 +114,7 @@ final class SampleReports {
         Map<String, String> model = new LinkedHashMap<>();
         model.put("checkpoint", "models/toy-gemma");
         model.put("layers", "2");
+        model.put(FindingData.SEED_MODEL_KEY, "no");
         model.put("GELU", "tanh");
         model.put("dtype (stored / compute)", "bfloat16 / float32");
         Map<String, String> versions = new LinkedHashMap<>();

@@ -176,6 +176,32 @@ class SitePublisherTest {
         assertEquals(42.0, run.get("tookSeconds").asDouble());
     }
 
+    @Test
+    void findingsCarryTheirRulesAndAnIndependentRecomputationGetsEveryVerdict() throws IOException {
+        JsonNode data = new ObjectMapper().readTree(site.resolve("data/all-kinds/findings.json").toFile());
+        assertEquals("refusal-lab-findings/1", data.get("schema").asText());
+        assertEquals(false, data.get("seedModel").asBoolean(true));
+        JsonNode findings = data.get("findings");
+        assertEquals(7, findings.size());
+        List<String> expected = List.of("AGREES", "PARTLY", "DISAGREES", "AGREES", "PARTLY", "PARTLY", "NOT_APPLICABLE");
+        int judged = 0;
+        for (int k = 0; k < findings.size(); k++) {
+            JsonNode f = findings.get(k);
+            assertEquals(expected.get(k), f.get("verdict").asText(), f.toString());
+            if (f.get("rule").isNull()) continue;
+            judged++;
+            assertEquals(f.get("verdict").asText(), IndependentVerdicts.verdict(f, data.get("seedModel").asBoolean()), f.toString());
+        }
+        assertEquals(4, judged);
+        assertEquals(2, findings.get(3).get("measures").get(0).get("interval").get("n").asInt() / 4);
+        assertTrue(findings.get(6).get("note").asText().contains("Not applicable"));
+        assertEquals(1 + 4, readCsv(site.resolve("data/all-kinds/findings.csv")).size() - 3, "header + one row per measure");
+        JsonNode run = new ObjectMapper().readTree(site.resolve("data/run.json").toFile());
+        assertEquals(findings, run.get("analyses").get(0).get("findings"));
+        String page = Files.readString(site.resolve("all-kinds.html"));
+        assertTrue(page.contains("necessary = fraction recovered &gt;= 0.5") && page.contains("held-out "), "the page shows rules and intervals");
+    }
+
     static List<List<String>> readCsv(Path file) throws IOException {
         CsvMapper csv = new CsvMapper().enable(CsvParser.Feature.WRAP_AS_ARRAY);
         try (MappingIterator<List<String>> it = csv.readerForListOf(String.class).readValues(file.toFile())) {

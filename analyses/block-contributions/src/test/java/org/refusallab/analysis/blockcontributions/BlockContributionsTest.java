@@ -62,4 +62,34 @@ class BlockContributionsTest {
         var e = assertThrows(IllegalArgumentException.class, () -> Independent.wellFormed(lab.run(analysis, params)));
         assertTrue(e.getMessage().contains("block-contributions") && e.getMessage().contains("sign") && e.getMessage().contains("'up'"), e.getMessage());
     }
+
+    @Test
+    void findingsFollowTheirRulesUnderBothSigns() {
+        // 18 layers, one seed pair: MLPs L6-L11 write 1 each, attention L3-L7 0.2 each, attention L8, L11, L12 -0.1
+        double[][][] per = new double[1][3][18];
+        for (int l = 6; l < 12; l++) per[0][1][l] = 1;
+        for (int l = 3; l < 8; l++) per[0][0][l] = 0.2;
+        for (int l : new int[] {8, 11, 12}) per[0][0][l] = -0.1;
+        var f = BlockContributions.findings(per, 1, 18);
+        assertEquals(6, f.size(), "three claims x two readings");
+        assertEquals(org.refusallab.api.result.Finding.Verdict.AGREES, f.get(0).verdict(), f.get(0).toString());
+        assertEquals(org.refusallab.api.result.Finding.Verdict.AGREES, f.get(2).verdict(), f.get(2).toString());
+        assertEquals(org.refusallab.api.result.Finding.Verdict.AGREES, f.get(4).verdict(), f.get(4).toString());
+        // the plot's sign turns every claim around, and each finding says the verdict depends on the reading
+        assertEquals(org.refusallab.api.result.Finding.Verdict.DISAGREES, f.get(5).verdict(), f.get(5).toString());
+        assertTrue(f.get(4).note().contains("depends on the reading"), f.get(4).note());
+        for (var x : f) assertEquals(x.verdict(), x.recomputed(false));
+        // attention writing more than the MLPs is not a minor role
+        per[0][0][4] = 5;
+        assertEquals(org.refusallab.api.result.Finding.Verdict.DISAGREES, BlockContributions.findings(per, 1, 18).get(2).verdict());
+        // 6 layers: L8, L11, L12 scale to L3, L4, L4; only L5 negative is not agreement
+        double[][][] six = new double[1][3][6];
+        six[0][1][2] = six[0][1][3] = 1;
+        six[0][0][3] = six[0][0][4] = 0.3;
+        six[0][0][5] = -0.1;
+        var g = BlockContributions.findings(six, 1, 6).get(4);
+        assertEquals(org.refusallab.api.result.Finding.Verdict.DISAGREES, g.verdict(), g.toString());
+        assertTrue(g.note().contains("L8 -> L3, L11 -> L4, L12 -> L4") && g.note().contains("negative difference anywhere (seed pairs): L5"), g.note());
+        assertEquals(2, g.measures().size());
+    }
 }

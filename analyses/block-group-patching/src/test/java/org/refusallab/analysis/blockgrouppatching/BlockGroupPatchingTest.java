@@ -47,7 +47,10 @@ class BlockGroupPatchingTest {
                 }
             }
         }
-        assertEquals(5, r.findings().size());
+        assertEquals(7, r.findings().size());
+        for (Finding f : r.findings()) assertEquals(f.verdict(), f.recomputed(false), f.toString());
+        assertEquals(Finding.Verdict.NOT_APPLICABLE, r.findings().get(0).verdict(), "the tiny model is not gemma-2b-it");
+        assertTrue(r.tables().stream().anyMatch(t -> t.id().equals("grouping-sensitivity")), "three groups: the sensitivity table");
         // every figure records the block outputs it patched and where
         var edits = Independent.figure(r, "block-group-patching-last").provenance().interventions();
         assertEquals(2 * 4, edits.size(), "attn_out and mlp_out of each of the 4 layers");
@@ -66,6 +69,14 @@ class BlockGroupPatchingTest {
     }
 
     @Test
+    void alternativeGroupingsMoveEachBoundaryByOneLayerAndShareThem() {
+        var alts = BlockGroupPatching.alternatives(LayerGroups.parse("thirds", 6), 6);
+        assertEquals(List.of("[0,1), [1,4), [4,6)", "[0,3), [3,4), [4,6)", "[0,2), [2,3), [3,6)", "[0,2), [2,5), [5,6)", "[0,3), [2,5), [4,6)"),
+                alts.stream().map(BlockGroupPatching::describe).toList());
+        assertEquals(List.of(), BlockGroupPatching.alternatives(LayerGroups.parse("0-3,3-6", 6), 6));
+    }
+
+    @Test
     void findingsUseTheThreshold() {
         // one pair: base 10, source 0; fractions = (patched - 10) / -10
         double[][][][] patched = new double[3][2][2][1];
@@ -73,10 +84,18 @@ class BlockGroupPatchingTest {
         patched[0][1][0][0] = 4;  // early MLP @ subject: 0.6
         patched[1][1][1][0] = 2;  // middle MLP @ last: 0.8
         patched[1][0][1][0] = 3;  // middle attention @ last: 0.7
-        var res = new BlockGroupPatching.Result(LayerGroups.parse("thirds", 18), List.of(), patched, new double[] {10}, new double[] {0}, List.of());
-        var f = BlockGroupPatching.findings(res, 0.5);
-        for (int i = 1; i < f.size(); i++) assertEquals(Finding.Verdict.AGREES, f.get(i).verdict(), f.get(i).toString());
-        patched[2][0][1][0] = 0; // late attention @ last fully recovers: that claim fails
-        assertEquals(Finding.Verdict.DISAGREES, BlockGroupPatching.findings(res, 0.5).get(4).verdict());
+        patched[2][1][1][0] = 1;  // late MLP @ last: 0.9
+        var res = new BlockGroupPatching.Result(LayerGroups.parse("thirds", 18), List.of(), 1, patched, new double[] {10}, new double[] {0}, List.of());
+        var f = BlockGroupPatching.findings(res, 0.5, 18, false);
+        assertEquals(7, f.size());
+        assertEquals(Finding.Verdict.NOT_APPLICABLE, f.get(0).verdict());
+        assertEquals(Finding.Verdict.DISAGREES, BlockGroupPatching.findings(res, 0.5, 18, true).get(0).verdict(), "10 is not ~25 on gemma-2b-it");
+        for (int i = 2; i < f.size(); i++) assertEquals(Finding.Verdict.AGREES, f.get(i).verdict(), f.get(i).toString());
+        patched[2][0][1][0] = 0; // late attention @ last fully recovers: half the claim fails
+        assertEquals(Finding.Verdict.PARTLY, BlockGroupPatching.findings(res, 0.5, 18, false).get(6).verdict());
+        patched[2][0][0][0] = 0; // and at the subject
+        assertEquals(Finding.Verdict.DISAGREES, BlockGroupPatching.findings(res, 0.5, 18, false).get(6).verdict());
+        patched[1][0][1][0] = 10; // middle attention @ last recovers nothing: PARTLY
+        assertEquals(Finding.Verdict.PARTLY, BlockGroupPatching.findings(res, 0.5, 18, false).get(3).verdict());
     }
 }

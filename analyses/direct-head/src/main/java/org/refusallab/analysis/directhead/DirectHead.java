@@ -16,6 +16,8 @@ import org.refusallab.api.model.Tensor;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Measure;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.HeadClassParameters;
@@ -359,48 +361,73 @@ public final class DirectHead implements Analysis {
     /** What the random directions gave: shares significant by each test, and the refusal direction's percentile (%). */
     record RandomSummary(int directions, double welchShare, double permutationShare, int welchDefined, double percentile) { }
 
+    /** One-sided reading of a two-sided p-value: p when the difference is positive (the claimed sign), else 1. */
+    static double signed(double p, double meanDifference) {
+        return meanDifference > 0 ? p : 1;
+    }
+
+    /** "Significantly more": each defined test's p (1 when the difference is not positive) below alpha. */
+    static Rule significant(double alpha) {
+        return Rule.below("significantly more = the difference of means is positive and each test's p (Welch's when defined, the permutation "
+                + "test's) is below alpha = " + alpha + " (p is read as 1 when the difference is not positive)", alpha);
+    }
+
+    static Measure[] refusalMeasures(Comparison c) {
+        Measure perm = Measure.of("permutation p", signed(c.permutation().p(), c.meanDifference()),
+                (c.permutation().exact() ? "exact, " : "sampled, ") + c.direct().length + " direct vs " + c.other().length + " other heads");
+        if (!c.welch().defined()) return new Measure[] {perm};
+        return new Measure[] {Measure.of("Welch p", signed(c.welch().p(), c.meanDifference()), "two-sided"), perm};
+    }
+
     /**
      * Verdict for "direct heads write significantly more of the refusal direction": NOT_APPLICABLE without a direct
-     * head or another head; AGREES when the difference is positive and every defined test is significant at alpha
-     * (Welch's when defined, the permutation test always); PARTLY when positive and only some are; DISAGREES otherwise.
+     * head or another head; AGREES when the difference is positive and every defined test is significant at alpha;
+     * PARTLY when only some are; DISAGREES otherwise.
      */
     static Finding.Verdict refusalVerdict(Comparison c, double alpha) {
         if (c.direct().length == 0 || c.other().length == 0) return Finding.Verdict.NOT_APPLICABLE;
-        if (!(c.meanDifference() > 0)) return Finding.Verdict.DISAGREES;
-        boolean perm = c.permutationSignificant(alpha), welch = c.welchSignificant(alpha);
-        boolean all = perm && (welch || !c.welch().defined()), any = perm || welch;
-        return all ? Finding.Verdict.AGREES : any ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+        return significant(alpha).judge(List.of(refusalMeasures(c)), false);
     }
 
-    /**
-     * Verdict for "no significant difference with random directions": AGREES when at most 2 alpha of the random
-     * directions are significant by either test (chance gives alpha), PARTLY up to 4 alpha, DISAGREES above.
-     */
+    /** "No significant difference with random directions": at most 2 alpha of them significant by either test (chance gives alpha), PARTLY up to 4 alpha. */
+    static Rule randomRule(double alpha) {
+        return Rule.atMost("no significant difference = at most 2 alpha of the random directions are significant by either test (chance: alpha)", 2 * alpha)
+                .partly(4 * alpha);
+    }
+
+    static Measure randomMeasure(RandomSummary rs) {
+        return Measure.of("share of random directions significant (larger of the two tests)", Math.max(rs.welchShare(), rs.permutationShare()),
+                rs.directions() + " seeded random unit directions");
+    }
+
     static Finding.Verdict randomVerdict(RandomSummary rs, double alpha) {
-        if (Double.isNaN(rs.welchShare()) || Double.isNaN(rs.permutationShare())) return Finding.Verdict.NOT_APPLICABLE;
-        double share = Math.max(rs.welchShare(), rs.permutationShare());
-        return share <= 2 * alpha ? Finding.Verdict.AGREES : share <= 4 * alpha ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+        return randomRule(alpha).judge(randomMeasure(rs));
     }
 
-    /** Verdict for "the refusal direction stands out": AGREES at a percentile >= 100 (1 - alpha), PARTLY >= 80, else DISAGREES. */
+    /** "The refusal direction stands out": percentile >= 100 (1 - alpha), PARTLY >= 80. */
+    static Rule percentileRule(double alpha) {
+        return Rule.atLeast("specific = the refusal direction's difference of means is above 100 (1 - alpha) % of the random directions'", 100 * (1 - alpha)).partly(80);
+    }
+
     static Finding.Verdict percentileVerdict(RandomSummary rs, double alpha) {
-        if (Double.isNaN(rs.percentile())) return Finding.Verdict.NOT_APPLICABLE;
-        return rs.percentile() >= 100 * (1 - alpha) ? Finding.Verdict.AGREES : rs.percentile() >= 80 ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+        return percentileRule(alpha).judge(Measure.of("percentile", rs.percentile(), ""));
     }
 
     static List<Finding> findings(Comparison c, RandomSummary rs, double alpha) {
+        boolean none = c.direct().length == 0 || c.other().length == 0;
+        String detail = String.format(java.util.Locale.ROOT, "%d direct vs %d other heads: difference of means %s, Cohen's d %s.",
+                c.direct().length, c.other().length, text(c.meanDifference()), text(c.cohensD()));
         return List.of(
-                new Finding("Direct heads write significantly more of the refusal direction (harmful - harmless) than the other L6-L12 heads.",
-                        String.format("%d direct vs %d other heads: difference of means %s, Cohen's d %s, Welch p %s, permutation p %s (%s)",
-                                c.direct().length, c.other().length, text(c.meanDifference()), text(c.cohensD()), text(c.welch().p()), text(c.permutation().p()),
-                                c.permutation().exact() ? "exact" : "sampled"),
-                        refusalVerdict(c, alpha)),
-                new Finding("With a random direction in place of the refusal direction there is no significant difference.",
-                        String.format("%s (Welch) and %s (permutation) of %d random unit directions are significant at %s",
-                                text(rs.welchShare()), text(rs.permutationShare()), rs.directions(), Stats.fmt(alpha)),
-                        randomVerdict(rs, alpha)),
-                new Finding("The difference is specific to the refusal direction: direct heads do not just write more of everything.",
-                        String.format("the refusal direction's difference of means is above %s %% of the random directions'", text(rs.percentile())),
-                        c.direct().length == 0 || c.other().length == 0 ? Finding.Verdict.NOT_APPLICABLE : percentileVerdict(rs, alpha)));
+                none ? Finding.judge("Direct heads write significantly more of the refusal direction (harmful - harmless) than the other L6-L12 heads.",
+                        significant(alpha), false, detail + " Not applicable: no direct head or no other head (no measures).")
+                        : Finding.judge("Direct heads write significantly more of the refusal direction (harmful - harmless) than the other L6-L12 heads.",
+                        significant(alpha), false, detail, refusalMeasures(c)),
+                Finding.judge("With a random direction in place of the refusal direction there is no significant difference.", randomRule(alpha), false,
+                        String.format(java.util.Locale.ROOT, "Welch %s, permutation %s at alpha %s.", text(rs.welchShare()), text(rs.permutationShare()), Stats.fmt(alpha)),
+                        randomMeasure(rs)),
+                none ? Finding.judge("The difference is specific to the refusal direction: direct heads do not just write more of everything.",
+                        percentileRule(alpha), false, "Not applicable: no direct head or no other head (no measures).")
+                        : Finding.judge("The difference is specific to the refusal direction: direct heads do not just write more of everything.",
+                        percentileRule(alpha), false, "", Measure.of("percentile of the refusal direction among the random directions", rs.percentile(), "")));
     }
 }

@@ -20,6 +20,8 @@ import org.refusallab.api.model.Tensor;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Measure;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.LayerGroups;
@@ -250,8 +252,22 @@ public final class Dla implements Analysis {
                 List.of(absolute, difference, components, headFig), List.of(table), findings(harmful, harmless, diff, n));
     }
 
+    static final Rule EARLY = Rule.atLeast("looks early = at least half of the final absolute DLA is there after the early third (PARTLY: a quarter)", 0.5).partly(0.25);
+    static final Rule LATE = Rule.atLeast("boost = the final difference is positive and at least half of it is added from L12 on (share read as -1 when "
+            + "the final difference is not positive; PARTLY: any positive share)", 0.5).partly(Double.MIN_VALUE);
+    static final Rule REDUCES = Rule.below("reduces = MLP-14's DLA difference is negative (PARTLY: only another late MLP's, the second measure)", 0);
+
+    static Rule many(int blocks) {
+        return Rule.atLeast("many = at least a quarter of the attention/MLP blocks (and at least 3) write 10 % of the largest block's |DLA difference| "
+                + "(PARTLY: 2)", Math.max(3, Math.ceil(blocks / 4.0))).partly(2);
+    }
+
+    static double lateMeasure(double finalDiff, double lateShare) {
+        return finalDiff > 0 ? lateShare : -1;
+    }
+
     static List<Finding> findings(SetDla harmful, SetDla harmless, SetDla diff, int n) {
-        String note = Verdicts.layerNote(n);
+        String note = Verdicts.layerRule(n, 6, 12, 14);
         int l6 = LayerGroups.scaled(6, n), l12 = LayerGroups.scaled(12, n), l14 = Math.min(n - 1, LayerGroups.scaled(14, n));
         double[] absolute = new double[n + 1];
         for (int i = 0; i <= n; i++) absolute[i] = (harmful.lens()[i] + harmless.lens()[i]) / 2;
@@ -261,22 +277,26 @@ public final class Dla implements Analysis {
         System.arraycopy(diff.components(), 1, blocks, 0, 2 * n);
         int writers = writers(blocks);
         double mlp14 = diff.components()[2 + 2 * l14];
+        double smallestLate = Double.POSITIVE_INFINITY;
         int negativeLateMlps = 0;
-        for (int l = l12; l < n; l++) if (diff.components()[2 + 2 * l] < 0) negativeLateMlps++;
+        for (int l = l12; l < n; l++) {
+            smallestLate = Math.min(smallestLate, diff.components()[2 + 2 * l]);
+            if (diff.components()[2 + 2 * l] < 0) negativeLateMlps++;
+        }
         return List.of(
-                new Finding("The absolute DLA looks early: most of the metric seems computed in the early layers (the grammatical effect)" + note + ".",
-                        String.format("mean absolute DLA after L%d is %s of the final %s (share %s)", l6 - 1, Stats.fmt(absolute[l6]), Stats.fmt(absolute[n]), Stats.fmt(early)),
-                        earlyVerdict(early)),
-                new Finding("The later layers (after L12) differentially boost the pullback direction on harmful instructions" + note + ".",
-                        String.format("DLA harmful - harmless: %s entering L%d, %s after the last layer (late share %s)",
-                                Stats.fmt(diff.lens()[l12]), l12, Stats.fmt(diff.lens()[n]), Stats.fmt(late)),
-                        lateVerdict(diff.lens()[n], late)),
-                new Finding("Many components write to the pullback direction.",
-                        String.format("%d of %d attention/MLP blocks write at least 10%% of the largest block's |DLA difference|", writers, 2 * n),
-                        manyVerdict(writers, 2 * n)),
-                new Finding("MLP-14 reduces the pullback direction" + note + ".",
-                        String.format("L%d MLP DLA difference %s; late MLPs (L%d+) with a negative difference: %d", l14, Stats.fmt(mlp14), l12, negativeLateMlps),
-                        reducesVerdict(mlp14, negativeLateMlps)));
+                Finding.judge("The absolute DLA looks early: most of the metric seems computed in the early layers (the grammatical effect).", EARLY, false,
+                        (note + String.format(java.util.Locale.ROOT, " Mean absolute DLA after L%d is %s of the final %s.", l6 - 1, Stats.fmt(absolute[l6]),
+                                Stats.fmt(absolute[n]))).trim(), Measure.of("share of the final absolute DLA after L" + (l6 - 1), early, "mean of harmful and harmless")),
+                Finding.judge("The later layers (after L12) differentially boost the pullback direction on harmful instructions.", LATE, false,
+                        (note + String.format(java.util.Locale.ROOT, " DLA harmful - harmless: %s entering L%d, %s after the last layer.",
+                                Stats.fmt(diff.lens()[l12]), l12, Stats.fmt(diff.lens()[n]))).trim(),
+                        Measure.of("late share of the final difference", lateMeasure(diff.lens()[n], late), "harmful - harmless")),
+                Finding.judge("Many components write to the pullback direction.", many(2 * n), false, "",
+                        Measure.of("blocks writing >= 10 % of the largest |DLA difference|", writers, "of " + 2 * n + " attention/MLP blocks")),
+                Finding.judge("MLP-14 reduces the pullback direction.", REDUCES, false,
+                        (note + " Late MLPs (L" + l12 + "+) with a negative difference: " + negativeLateMlps + ".").trim(),
+                        Measure.of("L" + l14 + " MLP DLA difference", mlp14, "harmful - harmless"),
+                        Measure.of("smallest late MLP DLA difference (L" + l12 + "+)", smallestLate, "harmful - harmless")));
     }
 
     /** Share of the final absolute DLA reached at lens index {@code at} (the residual entering layer {@code at}). */
@@ -285,9 +305,8 @@ public final class Dla implements Analysis {
         return fin == 0 ? 0 : absolute[at] / fin;
     }
 
-    /** Agrees: at least half of the final absolute DLA is already there after the early third; partly: a quarter. */
     static Finding.Verdict earlyVerdict(double share) {
-        return Verdicts.of(share >= 0.5, share >= 0.25);
+        return EARLY.judge(Measure.of("share", share, ""));
     }
 
     /** Share of the final difference added from layer {@code from} on: (D[n] - D[from]) / |D[n]|. */
@@ -296,9 +315,8 @@ public final class Dla implements Analysis {
         return fin == 0 ? 0 : (fin - diffLens[from]) / Math.abs(fin);
     }
 
-    /** Agrees: the final difference is positive and at least half of it comes from the late layers; partly: they add some. */
     static Finding.Verdict lateVerdict(double finalDiff, double lateShare) {
-        return Verdicts.of(finalDiff > 0 && lateShare >= 0.5, finalDiff > 0 && lateShare > 0);
+        return LATE.judge(Measure.of("late share", lateMeasure(finalDiff, lateShare), ""));
     }
 
     /** Blocks whose |difference| is at least 10 % of the largest |difference|. */
@@ -310,13 +328,12 @@ public final class Dla implements Analysis {
         return count;
     }
 
-    /** Agrees: at least a quarter of the blocks (and at least 3) write; partly: at least 2; else one block does it. */
     static Finding.Verdict manyVerdict(int writers, int blocks) {
-        return Verdicts.of(writers >= Math.max(3, Math.ceil(blocks / 4.0)), writers >= 2);
+        return many(blocks).judge(Measure.of("writers", writers, ""));
     }
 
-    /** Agrees: the scaled MLP-14 has a negative difference; partly: another late MLP has; else disagrees. */
+    /** The two measures of the REDUCES rule: MLP-14's difference, and the smallest late MLP difference (negative if any late one is). */
     static Finding.Verdict reducesVerdict(double mlp14, int negativeLateMlps) {
-        return Verdicts.of(mlp14 < 0, negativeLateMlps > 0);
+        return REDUCES.judge(List.of(Measure.of("mlp14", mlp14, ""), Measure.of("smallest late", negativeLateMlps > 0 ? -1 : Math.max(mlp14, 0), "")), false);
     }
 }

@@ -2,6 +2,7 @@ package org.refusallab.analysis.headclasses;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -14,6 +15,8 @@ import org.refusallab.api.model.Tensor;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Measure;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.HeadClassParameters;
@@ -95,7 +98,7 @@ public final class HeadClassesAnalysis implements Analysis {
                 .rows(countRows(hc)).provenance(prov).build();
         return new AnalysisResult("Attention patterns of the " + hc.heads().size() + " heads of " + hc.rangeLabel() + ": "
                 + hc.heads(Kind.DIRECT).size() + " direct, " + hc.heads(Kind.DIAGONAL).size() + " diagonal, " + hc.heads(Kind.BOS).size() + " BOS.",
-                figs, List.of(table.build(), counts), findings(hc, study.nLayers()));
+                figs, List.of(table.build(), counts), findings(hc, otherReading(context, hc), study.nLayers()));
     }
 
     private static List<List<String>> countRows(HeadClasses hc) {
@@ -158,34 +161,76 @@ public final class HeadClassesAnalysis implements Analysis {
         };
     }
 
-    /**
-     * Verdict rule for a class count against the seed's share of 48 heads: AGREES when the class is non-empty and its
-     * share is within a factor of 2 of the seed's; PARTLY when non-empty but outside that factor; DISAGREES when empty.
-     */
-    static Finding.Verdict countVerdict(int count, int heads, double seedShare) {
-        if (count == 0) return Finding.Verdict.DISAGREES;
-        double share = count / (double) heads;
-        return Verdicts.of(share >= seedShare / 2 && share <= seedShare * 2, true);
+    /** How far a class's share is from the seed's, as a factor >= 1 (the largest double when the class is empty). */
+    static double factorOff(int count, int heads, double seedShare) {
+        if (count == 0) return Double.MAX_VALUE;
+        double ratio = count / (double) heads / seedShare;
+        return Math.max(ratio, 1 / ratio);
     }
 
-    /** Verdict rule for the BOS class: AGREES with at least one BOS head, DISAGREES with none. */
+    /** A class count against the seed's share of 48 heads: AGREES within a factor of 2, PARTLY non-empty, DISAGREES empty. */
+    static final Rule COUNT = Rule.atMost("as many = the class's share of the heads is within a factor of 2 of the seed's (factor <= 2); "
+            + "a non-empty class outside it is PARTLY (weaker bound 1e300, the largest double marks an empty class)", 2).partly(1e300);
+
+    /** The BOS class: AGREES with at least one BOS head, DISAGREES with none. */
+    static final Rule BOS = Rule.atLeast("some = at least one head", 1);
+
+    static Finding.Verdict countVerdict(int count, int heads, double seedShare) {
+        return COUNT.judge(Measure.of("factor", factorOff(count, heads, seedShare), ""));
+    }
+
     static Finding.Verdict bosVerdict(int count) {
-        return Verdicts.of(count > 0, false);
+        return BOS.judge(Measure.of("BOS heads", count, ""));
+    }
+
+    /**
+     * The classes under the other reading of the seed's diagonal score ("the sum of the diagonal entries": mean or
+     * sum over queries), from the study with only that parameter changed (computed once per run like the first).
+     */
+    HeadClasses otherReading(AnalysisContext context, HeadClasses hc) {
+        String other = hc.diagonalReading().equals("mean") ? "sum" : "mean";
+        Map<String, String> params = new java.util.HashMap<>(context.parameters());
+        params.put(HeadClassParameters.PREFIX_ + "diagonal", other);
+        AnalysisContext changed = new AnalysisContext() {
+            @Override public String analysisId() { return context.analysisId(); }
+            @Override public org.refusallab.api.model.HookedModel model() { return context.model(); }
+            @Override public Map<String, String> parameters() { return params; }
+            @Override public java.nio.file.Path configDirectory() { return context.configDirectory(); }
+            @Override public <T> T shared(String key, Class<T> type, java.util.function.Supplier<T> compute) { return context.shared(key, type, compute); }
+            @Override public org.refusallab.api.analysis.Progress progress() { return context.progress(); }
+            @Override public boolean cancelled() { return context.cancelled(); }
+        };
+        return studies.open(changed).headClasses();
     }
 
     static List<Finding> findings(HeadClasses hc, int nLayers) {
+        return findings(hc, null, nLayers);
+    }
+
+    /** The findings; the diagonal claim under both readings when {@code other} (the other reading's classes) is given. */
+    static List<Finding> findings(HeadClasses hc, HeadClasses other, int nLayers) {
+        List<Finding> base = findingsOf(hc, nLayers);
+        if (other == null) return base;
+        Finding otherDiagonal = findingsOf(other, nLayers).get(1);
+        List<Finding> diag = Finding.readings(List.of(base.get(1), otherDiagonal));
+        return List.of(base.get(0), diag.get(0), diag.get(1), base.get(2));
+    }
+
+    static List<Finding> findingsOf(HeadClasses hc, int nLayers) {
         int n = hc.heads().size(), direct = hc.heads(Kind.DIRECT).size(), diagonal = hc.heads(Kind.DIAGONAL).size(), bos = hc.heads(Kind.BOS).size();
-        String note = Verdicts.layerNote(nLayers);
+        String note = (Verdicts.layerRule(nLayers, 6, 12) + " Heads in " + hc.rangeLabel() + ".").trim();
         return List.of(
-                new Finding("8 of the 48 heads in L6-L12 are direct heads (score >= 0.2)" + note + ".",
-                        String.format("%d of %d heads in %s are direct (share %s, seed %s)", direct, n, hc.rangeLabel(), Stats.fmt(direct / (double) n), Stats.fmt(SEED_DIRECT_SHARE)),
-                        countVerdict(direct, n, SEED_DIRECT_SHARE)),
-                new Finding("5 of the 48 heads in L6-L12 are diagonal heads (score >= 0.2)" + note + ".",
-                        String.format("%d of %d heads are diagonal with the %s reading (share %s, seed %s)", diagonal, n, hc.diagonalReading(),
+                Finding.judge("8 of the 48 heads in L6-L12 are direct heads (score >= 0.2).", COUNT, false,
+                        String.format(java.util.Locale.ROOT, "%s %d of %d heads are direct (share %s, seed %s).", note, direct, n,
+                                Stats.fmt(direct / (double) n), Stats.fmt(SEED_DIRECT_SHARE)),
+                        Measure.of("factor off the seed's direct share", factorOff(direct, n, SEED_DIRECT_SHARE), direct + " of " + n + " heads")),
+                Finding.judge("5 of the 48 heads in L6-L12 are diagonal heads (score >= 0.2).", COUNT, false,
+                        String.format(java.util.Locale.ROOT, "%s %d of %d heads are diagonal (share %s, seed %s).", note, diagonal, n,
                                 Stats.fmt(diagonal / (double) n), Stats.fmt(SEED_DIAGONAL_SHARE)),
-                        countVerdict(diagonal, n, SEED_DIAGONAL_SHARE)),
-                new Finding("Some heads are 'BOS' heads: queries mostly attend to BOS (inactive), e.g. L6H1.",
-                        String.format("%d of %d heads have BOS score >= %s and are neither direct nor diagonal", bos, n, Stats.fmt(hc.bosThreshold())),
-                        bosVerdict(bos)));
+                        Measure.of("factor off the seed's diagonal share", factorOff(diagonal, n, SEED_DIAGONAL_SHARE), diagonal + " of " + n + " heads"))
+                        .reading("diagonal score: " + hc.diagonalReading()),
+                Finding.judge("Some heads are 'BOS' heads: queries mostly attend to BOS (inactive), e.g. L6H1.", BOS, false,
+                        "BOS score >= " + Stats.fmt(hc.bosThreshold()) + ", neither direct nor diagonal.",
+                        Measure.of("BOS heads", bos, "of " + n + " heads")));
     }
 }

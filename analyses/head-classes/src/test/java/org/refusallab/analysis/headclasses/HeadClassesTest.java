@@ -108,6 +108,14 @@ class HeadClassesTest {
         assertTrue(counts.rows().get(0).get(4).contains("L2H1"), counts.rows().toString());
         Figure example = Independent.figure(r, "example-direct");
         assertTrue(example.title().contains("L"), example.title());
+        // the diagonal claim under both readings of the seed's "sum of the diagonal entries"
+        assertEquals(4, r.findings().size());
+        assertEquals("diagonal score: mean", r.findings().get(1).reading());
+        assertEquals("diagonal score: sum", r.findings().get(2).reading());
+        Map<String, String> sumParams = new java.util.HashMap<>(params());
+        sumParams.put("headClasses.diagonal", "sum");
+        HeadClasses sum = studies.open(TestContext.of(HeadClassesAnalysis.ID, planted, lab.configDirectory(), sumParams)).headClasses();
+        assertTrue(r.findings().get(2).measures().get(0).basis().startsWith(sum.heads(Kind.DIAGONAL).size() + " of "), r.findings().get(2).toString());
     }
 
     /** The classes are one shared value per run: a second analysis (another bundle in production) gets the same object. */

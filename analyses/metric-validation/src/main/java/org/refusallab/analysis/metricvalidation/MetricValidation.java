@@ -12,6 +12,7 @@ import org.refusallab.api.model.Intervention;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.Ablation;
@@ -116,31 +117,92 @@ public final class MetricValidation implements Analysis {
                         + "higher metric than a non-refusing one (ties 1/2). n/a when all samples have the same refusal flag.")
                 .provenance(provenance).build();
 
-        int reduced = 0, harmfulAbove = 0, pairs = 0;
+        // the harmless side of the ablation, and what "accepts" means under it
+        double[] shift = new double[4]; // harmful mean shift, harmful raised count, harmless mean shift, harmless raised count
         for (int i = 0; i < n; i++) {
-            if (cs.get(i).harmful() && v.intervened()[i] < v.baseline()[i]) reduced++;
+            int o = cs.get(i).harmful() ? 0 : 2;
+            shift[o] += (v.intervened()[i] - v.baseline()[i]) / count[o];
+            if (v.intervened()[i] > v.baseline()[i]) shift[o + 1]++;
         }
-        // pairs come first in the generation list, each as harmful then harmless
-        for (int i = 0; i + 1 < n; i += 2) {
-            if (!cs.get(i).set().equals("eval") && cs.get(i).harmful() && !cs.get(i + 1).harmful()) {
-                pairs++;
-                if (v.baseline()[i] > v.baseline()[i + 1]) harmfulAbove++;
-            }
-        }
-        List<Finding> findings = List.of(
-                new Finding("Intervention reduces the refusal metric on the harmful instructions.",
-                        String.format("mean %s -> %s; lower on %d of %d harmful prompts", Stats.fmt(mean[0]), Stats.fmt(mean[1]), reduced, count[0]),
-                        Verdicts.of(reduced == count[0], mean[1] < mean[0])),
-                new Finding("The baseline model's refusal metric is lower on harmless instructions than on harmful instructions.",
-                        String.format("mean harmless %s vs harmful %s; harmful above its harmless twin in %d of %d pairs",
-                                Stats.fmt(mean[2]), Stats.fmt(mean[0]), harmfulAbove, pairs),
-                        Verdicts.of(harmfulAbove == pairs, mean[2] < mean[0])),
-                new Finding("The refusal metric agrees with the generative refusal score.",
-                        String.format("AUROC %s, point-biserial r %s over %d completions (%d refusals)", Stats.fmt(auroc), Stats.fmt(rpb), 2 * n, count(refused)),
-                        Double.isNaN(auroc) ? Finding.Verdict.NOT_APPLICABLE : Verdicts.of(auroc >= 0.9, auroc >= 0.7)));
-        String summary = "Logit refusal metric " + study.metric() + " for " + n + " prompts, baseline and intervened, beside the substring refusal score.";
-        return new AnalysisResult(summary, List.of(fig), List.of(agreement, table), findings);
+        Table shiftTable = Table.of("ablation-shift").title("How ablating the refusal direction moves the metric")
+                .columns("instructions", "prompts", "baseline mean", "intervened mean", "mean shift", "prompts raised")
+                .row("harmful", Integer.toString(count[0]), Stats.fmt(mean[0]), Stats.fmt(mean[1]), Stats.fmt(shift[0]), Integer.toString((int) shift[1]))
+                .row("harmless", Integer.toString(count[2]), Stats.fmt(mean[2]), Stats.fmt(mean[3]), Stats.fmt(shift[2]), Integer.toString((int) shift[3]))
+                .caption("Shift = intervened - baseline metric. A rise on harmless prompts means the ablation does more than remove refusal.")
+                .provenance(provenance).build();
+        Table sample = sampleTable(cs, provenance);
+
+        int nSeed = study.pairs().size(), nHeld = study.heldOutPairs().size();
+        List<Finding> findings = findings(v, nSeed, nHeld, auroc, rpb, 2 * n, count(refused));
+        String summary = "Logit refusal metric " + study.metric() + " for " + n + " prompts, baseline and intervened, beside the substring refusal score. "
+                + "Ablation shifts the metric by " + Stats.fmt(shift[0]) + " on harmful and " + Stats.fmt(shift[2]) + " on harmless prompts (raised on "
+                + (int) shift[3] + " of " + count[2] + " harmless).";
+        return new AnalysisResult(summary, List.of(fig), List.of(agreement, shiftTable, sample, table), findings);
     }
+
+    /** Words of four or more letters, lower case, without common function words: what "on topic" compares. */
+    static java.util.Set<String> contentWords(String text) {
+        java.util.Set<String> stop = java.util.Set.of("about", "after", "also", "been", "could", "does", "from", "have", "here", "into", "just", "like",
+                "make", "more", "most", "need", "only", "other", "over", "some", "such", "than", "that", "their", "them", "then", "there", "these",
+                "they", "this", "those", "through", "very", "want", "what", "when", "where", "which", "while", "will", "with", "would", "your");
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        for (String w : text.toLowerCase(java.util.Locale.ROOT).split("[^a-z]+")) if (w.length() >= 4 && !stop.contains(w)) out.add(w);
+        return out;
+    }
+
+    /** On topic: the completion shares at least one content word (4+ letters, not a function word) with its instruction. */
+    static boolean onTopic(String instruction, String completion) {
+        java.util.Set<String> shared = new java.util.TreeSet<>(contentWords(instruction));
+        shared.retainAll(contentWords(completion));
+        return !shared.isEmpty();
+    }
+
+    static final int SAMPLE = 12;
+
+    /** The first harmful prompts' intervened completions with their refusal flag and the on-topic check. */
+    static Table sampleTable(List<Completion> cs, Provenance provenance) {
+        List<List<String>> rows = new ArrayList<>();
+        int accepted = 0, acceptedOnTopic = 0, harmful = 0;
+        for (Completion c : cs) {
+            if (!c.harmful()) continue;
+            harmful++;
+            boolean on = onTopic(c.instruction(), c.intervened());
+            if (!c.intervenedRefusal()) {
+                accepted++;
+                if (on) acceptedOnTopic++;
+            }
+            if (rows.size() < SAMPLE) rows.add(List.of(c.set(), c.instruction(), c.intervened(), Completion.flag(c.intervenedRefusal()), Completion.flag(on)));
+        }
+        return Table.of("intervened-sample").title("Intervened completions of harmful instructions (first " + rows.size() + ")")
+                .columns("set", "instruction", "intervened completion", "refusal", "on topic").rows(rows)
+                .caption("On topic = the completion shares at least one word of 4+ letters with the instruction (case-insensitive, common function "
+                        + "words excluded): a simple check that an accepted instruction is answered, not replaced by unrelated text. Of all " + harmful
+                        + " harmful instructions, " + accepted + " are accepted under ablation and " + acceptedOnTopic + " of those are on topic.")
+                .provenance(provenance).build();
+    }
+
+    /** Findings with per-pair values and held-out intervals (the generations list the pairs first, harmful then harmless). */
+    static List<Finding> findings(Values v, int nSeed, int nHeld, double auroc, double rpb, int samples, int refusals) {
+        int pairs = nSeed + nHeld;
+        double[] reduction = new double[pairs], gap = new double[pairs];
+        for (int p = 0; p < pairs; p++) {
+            reduction[p] = v.intervened()[2 * p] - v.baseline()[2 * p];
+            gap[p] = v.baseline()[2 * p + 1] - v.baseline()[2 * p];
+        }
+        return List.of(
+                Finding.judge("Intervention reduces the refusal metric on the harmful instructions.",
+                        Rule.below("reduces = intervened - baseline metric on the harmful prompts is negative", 0), false, "",
+                        Verdicts.overPairs("intervened - baseline metric, harmful", nSeed, nHeld, idx -> Verdicts.mean(reduction, idx))),
+                Finding.judge("The baseline model's refusal metric is lower on harmless instructions than on harmful instructions.",
+                        Rule.below("lower = harmless - harmful baseline metric of each pair is negative", 0), false, "",
+                        Verdicts.overPairs("harmless - harmful baseline metric", nSeed, nHeld, idx -> Verdicts.mean(gap, idx))),
+                Finding.judge("The refusal metric agrees with the generative refusal score.",
+                        Rule.atLeast("agrees = AUROC of the metric for the refusal flag >= 0.9", 0.9).partly(0.7), false,
+                        String.format(java.util.Locale.ROOT, "Point-biserial r %s; %d refusals among %d completions (NaN AUROC: one class only, not applicable).",
+                                Stats.fmt(rpb), refusals, samples),
+                        org.refusallab.api.result.Measure.of("AUROC", auroc, "every baseline and intervened completion (" + samples + ")")));
+    }
+
 
     private static int count(boolean[] xs) {
         int c = 0;

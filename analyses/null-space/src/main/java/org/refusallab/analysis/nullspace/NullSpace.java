@@ -20,6 +20,8 @@ import org.refusallab.api.model.Tensor;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Measure;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.Stats;
@@ -348,7 +350,7 @@ public final class NullSpace implements Analysis {
 
     /** The seed's model: gemma-2b-it's shapes. Its absolute numbers (max |cos| ~ 0.06, share ~ 10 %) apply only there. */
     static boolean seedModel(ModelInfo info) {
-        return info.nLayers() == 18 && info.dModel() == 2048 && info.vocabSize() == 256000;
+        return Verdicts.isSeedModel(info);
     }
 
     /** A token as text with its id, e.g. {@code 'I' (id 235285)}. */
@@ -356,58 +358,50 @@ public final class NullSpace implements Analysis {
         return "'" + study.tokenizer().tokenString(id) + "' (id " + id + ")";
     }
 
+    static final Rule ABSOLUTE_COS = Rule.atMost("very small = max |cos| <= 0.1 (PARTLY <= 0.2), gemma-2b-it's ~0.06", 0.1).partly(0.2).aboutSeedModel();
+    static final Rule RELATIVE_COS = Rule.atMost("like a random vector = at or below random unit vectors' 95th percentile (PARTLY: the 99th)", 95).partly(99);
+    static final Rule DROP = Rule.atMost("steep = sigma_min <= 0.1 sigma_median (PARTLY <= 0.5)", 0.1).partly(0.5);
+    static final Rule RANDOM_LIKE = Rule.atMost("not significantly within the null space = the share's percentile among random vectors is <= 97.5 "
+            + "(PARTLY <= 99.5); a percentile under 2.5 (less in the null space than random) also agrees and the note says so", 97.5).partly(99.5);
+    static final Rule ABSOLUTE_SHARE = Rule.within("~10 % = a norm share of 0.05..0.2 (PARTLY up to 0.3)", 0.125, 0.075).partly(0.175).aboutSeedModel();
+
     static List<Finding> findings(Measured m, String maxToken, ModelInfo info, int d) {
         boolean seed = seedModel(info);
         return List.of(
-                new Finding("The refusal direction has very small composition with any token's unembedding (max |cos| ~ 0.06 in gemma-2b-it).",
-                        String.format("max |cos| %s (token %s)%s", Stats.fmt(m.maxCos()), maxToken,
-                                seed ? "" : "; the seed's 0.06 is gemma-2b-it's absolute value, not applicable to this model"),
-                        absoluteCosVerdict(seed, m.maxCos())),
-                new Finding("No token's unembedding stands out: the direction's max |cos| is like a random vector's.",
-                        String.format("max |cos| %s; random unit vectors' 95th percentile %s (percentile %s)", Stats.fmt(m.maxCos()),
-                                Stats.fmt(m.randomMaxCos95()), Stats.fmt(m.maxCosPercentile())),
-                        relativeCosVerdict(m.maxCosPercentile())),
-                new Finding("The smallest singular values of W_U drop steeply.",
-                        String.format("sigma_min / sigma_median = %s", Stats.fmt(m.minOverMedian())), dropVerdict(m.minOverMedian())),
-                new Finding("The refusal direction does not fall significantly within the null space: indistinguishable from a random vector.",
-                        String.format("bottom-%d share (norm) %s, random mean %s, 95 %% interval %s .. %s, percentile %s", m.k(), Stats.fmt(m.share()),
-                                Stats.fmt(m.shareMean()), Stats.fmt(quantile(m.randomShares(), 0.025)), Stats.fmt(quantile(m.randomShares(), 0.975)),
-                                Stats.fmt(m.sharePercentile())),
-                        randomLikeVerdict(m.sharePercentile())),
-                new Finding("The fraction of norm in the span of the bottom 20 singular vectors is ~10 % (gemma-2b-it, d_model 2048).",
-                        String.format("bottom-%d share: norm %s, squared %s; sqrt(k/d) = %s%s", m.k(), Stats.fmt(m.share()), Stats.fmt(m.share() * m.share()),
-                                Stats.fmt(Math.sqrt((double) m.k() / d)), seed ? "" : "; the seed's ~10 % is gemma-2b-it's absolute value, not applicable to this model"),
-                        absoluteShareVerdict(seed, m.share())));
+                Finding.judge("The refusal direction has very small composition with any token's unembedding (max |cos| ~ 0.06 in gemma-2b-it).", ABSOLUTE_COS, seed,
+                        "", Measure.of("max |cos|", m.maxCos(), "token " + maxToken)),
+                Finding.judge("No token's unembedding stands out: the direction's max |cos| is like a random vector's.", RELATIVE_COS, false,
+                        String.format(java.util.Locale.ROOT, "Max |cos| %s; random unit vectors' 95th percentile %s.", Stats.fmt(m.maxCos()), Stats.fmt(m.randomMaxCos95())),
+                        Measure.of("percentile of max |cos| among random vectors", m.maxCosPercentile(), "")),
+                Finding.judge("The smallest singular values of W_U drop steeply.", DROP, false, "", Measure.of("sigma_min / sigma_median", m.minOverMedian(), "")),
+                Finding.judge("The refusal direction does not fall significantly within the null space: indistinguishable from a random vector.", RANDOM_LIKE, false,
+                        String.format(java.util.Locale.ROOT, "Bottom-%d share (norm) %s, random mean %s, 95 %% interval %s .. %s.", m.k(), Stats.fmt(m.share()),
+                                Stats.fmt(m.shareMean()), Stats.fmt(quantile(m.randomShares(), 0.025)), Stats.fmt(quantile(m.randomShares(), 0.975)))
+                                + (m.sharePercentile() < 2.5 ? " The direction is LESS in the null space than random vectors: not random-like, but not in the null space." : ""),
+                        Measure.of("percentile of the share among random vectors", m.sharePercentile(), "")),
+                Finding.judge("The fraction of norm in the span of the bottom 20 singular vectors is ~10 % (gemma-2b-it, d_model 2048).", ABSOLUTE_SHARE, seed,
+                        String.format(java.util.Locale.ROOT, "Squared share %s; sqrt(k/d) = %s.", Stats.fmt(m.share() * m.share()), Stats.fmt(Math.sqrt((double) m.k() / d))),
+                        Measure.of("bottom-" + m.k() + " share (norm)", m.share(), "")));
     }
 
-    /** gemma-2b-it only: AGREES if max |cos| <= 0.1, PARTLY <= 0.2, else DISAGREES; NOT_APPLICABLE on other models. */
     static Finding.Verdict absoluteCosVerdict(boolean seedModel, double maxCos) {
-        return seedModel ? Verdicts.of(maxCos <= 0.1, maxCos <= 0.2) : Finding.Verdict.NOT_APPLICABLE;
+        return ABSOLUTE_COS.judge(List.of(Measure.of("max |cos|", maxCos, "")), seedModel);
     }
 
-    /** AGREES if the direction's max |cos| is at or below random vectors' 95th percentile, PARTLY below the 99th, else DISAGREES. */
     static Finding.Verdict relativeCosVerdict(double percentile) {
-        if (Double.isNaN(percentile)) return Finding.Verdict.NOT_APPLICABLE;
-        return Verdicts.of(percentile <= 95, percentile <= 99);
+        return RELATIVE_COS.judge(Measure.of("percentile", percentile, ""));
     }
 
-    /** AGREES if sigma_min <= 0.1 sigma_median (a steep drop), PARTLY <= 0.5, else DISAGREES. */
     static Finding.Verdict dropVerdict(double minOverMedian) {
-        return Verdicts.of(minOverMedian <= 0.1, minOverMedian <= 0.5);
+        return DROP.judge(Measure.of("ratio", minOverMedian, ""));
     }
 
-    /**
-     * AGREES if the direction's share lies in the random vectors' central 95 % (percentile 2.5..97.5); PARTLY if it is
-     * lower (less in the null space than random) or only mildly higher (97.5..99.5); DISAGREES above 99.5 (in the null space).
-     */
     static Finding.Verdict randomLikeVerdict(double percentile) {
-        if (percentile > 99.5) return Finding.Verdict.DISAGREES;
-        return percentile >= 2.5 && percentile <= 97.5 ? Finding.Verdict.AGREES : Finding.Verdict.PARTLY;
+        return RANDOM_LIKE.judge(Measure.of("percentile", percentile, ""));
     }
 
-    /** gemma-2b-it only: AGREES if the norm share is 0.05..0.2 (~10 %), PARTLY 0.02..0.3, else DISAGREES; NOT_APPLICABLE elsewhere. */
     static Finding.Verdict absoluteShareVerdict(boolean seedModel, double share) {
-        return seedModel ? Verdicts.of(share >= 0.05 && share <= 0.2, share >= 0.02 && share <= 0.3) : Finding.Verdict.NOT_APPLICABLE;
+        return ABSOLUTE_SHARE.judge(List.of(Measure.of("share", share, "")), seedModel);
     }
 
     private static Figure withXLine(Figure f, String label, double x) {

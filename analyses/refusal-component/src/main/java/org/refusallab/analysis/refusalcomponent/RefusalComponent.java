@@ -13,6 +13,8 @@ import org.refusallab.api.model.Hooks;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Measure;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.LayerGroups;
@@ -60,6 +62,17 @@ public final class RefusalComponent implements Analysis {
 
     /** Mean component per residual point (n resid_pre then the last resid_post): [0] harmful, [1] harmless. */
     public static double[][] components(Study study, List<PromptPair> pairs) {
+        double[][][] per = perPair(study, pairs);
+        int points = study.nLayers() + 1;
+        double[][] out = new double[2][points];
+        for (int kind = 0; kind < 2; kind++) {
+            for (double[][] pair : per) for (int l = 0; l < points; l++) out[kind][l] += pair[kind][l] / pairs.size();
+        }
+        return out;
+    }
+
+    /** [pair][0 harmful, 1 harmless][residual point]: the component at the last position of each prompt. */
+    static double[][][] perPair(Study study, List<PromptPair> pairs) {
         int n = study.nLayers();
         float[] unit = study.direction().unit();
         List<String> hooks = hooks(n);
@@ -73,11 +86,11 @@ public final class RefusalComponent implements Analysis {
             rows.add(r);
         }
         List<RowResult> res = study.sweep(rows);
-        double[][] out = new double[2][n + 1];
+        double[][][] out = new double[pairs.size()][2][n + 1];
         for (int kind = 0; kind < 2; kind++) {
             int offset = kind == 0 ? 0 : pairs.size();
             for (int i = 0; i < pairs.size(); i++) {
-                for (int l = 0; l <= n; l++) out[kind][l] += res.get(offset + i).projection(l)[0][0] / pairs.size();
+                for (int l = 0; l <= n; l++) out[i][kind][l] = res.get(offset + i).projection(l)[0][0];
             }
         }
         return out;
@@ -97,7 +110,16 @@ public final class RefusalComponent implements Analysis {
         List<PromptPair> pairs = study.pairs(params.includeHeldOut());
         Provenance provenance = Provenance.builder().read(hooks(study.nLayers())).direction(study.direction().provenance()).build();
         int n = study.nLayers();
-        double[][] c = components(study, pairs);
+        double[][][] per = perPair(study, pairs);
+        double[][] c = new double[2][n + 1];
+        double[][] gaps = new double[pairs.size()][n + 1];
+        for (int i = 0; i < pairs.size(); i++) {
+            for (int l = 0; l <= n; l++) {
+                c[0][l] += per[i][0][l] / pairs.size();
+                c[1][l] += per[i][1][l] / pairs.size();
+                gaps[i][l] = per[i][0][l] - per[i][1][l];
+            }
+        }
         double[] gap = new double[n + 1];
         for (int l = 0; l <= n; l++) gap[l] = c[0][l] - c[1][l];
 
@@ -112,33 +134,56 @@ public final class RefusalComponent implements Analysis {
         Table table = Table.of("refusal-component-table").title("Refusal component by layer")
                 .columns("hook", "harmful", "harmless", "harmful - harmless").rows(rows).provenance(provenance).build();
         return new AnalysisResult("Projection of the residual stream on the refusal direction at the last position, harmful vs harmless.",
-                List.of(fig), List.of(table), findings(gap, n));
+                List.of(fig), List.of(table), findings(gaps, study.pairs().size(), n));
     }
 
-    static List<Finding> findings(double[] gap, int n) {
-        int a = LayerGroups.scaled(3, n), b = LayerGroups.scaled(12, n);
-        double maxAbs = 0;
+    /** The pair-mean gap per residual point over the pairs at {@code idx}. */
+    static double[] meanGap(double[][] gaps, int[] idx) {
+        double[] g = new double[gaps[0].length];
+        for (int i : idx) for (int l = 0; l < g.length; l++) g[l] += gaps[i][l] / idx.length;
+        return g;
+    }
+
+    /** Largest |gap| at residual points 0..a over the largest |gap| anywhere (0 if there is no gap). */
+    static double earlyShare(double[] gap, int a) {
+        double maxAbs = 0, early = 0;
         for (double g : gap) maxAbs = Math.max(maxAbs, Math.abs(g));
-        double early = 0;
         for (int l = 0; l <= a && l < gap.length; l++) early = Math.max(early, Math.abs(gap[l]));
-        int steps = 0, up = 0;
-        for (int l = a; l < b && l + 1 < gap.length; l++) {
-            steps++;
-            if (gap[l + 1] > gap[l]) up++;
-        }
-        double gapB = gap[Math.min(b, n)], after = gap[n] - gapB;
-        String note = Verdicts.layerNote(n);
-        double earlyRel = maxAbs == 0 ? 0 : early / maxAbs;
+        return maxAbs == 0 ? 0 : early / maxAbs;
+    }
+
+    /** The largest one-layer increase of the gap between a and b as a share of the growth a -> b (1 if it does not grow). */
+    static double largestStepShare(double[] gap, int a, int b) {
+        double total = gap[b] - gap[a], largest = Double.NEGATIVE_INFINITY;
+        if (!(total > 0)) return 1;
+        for (int l = a; l < b; l++) largest = Math.max(largest, gap[l + 1] - gap[l]);
+        return largest / total;
+    }
+
+    /** |change of the gap after b| / |gap at b| (1 if the gap at b is 0). */
+    static double lateChange(double[] gap, int b) {
+        double gb = gap[b];
+        return gb == 0 ? 1 : Math.abs((gap[gap.length - 1] - gb) / gb);
+    }
+
+    /** Findings on per-pair gaps (harmful - harmless) at each residual point: the seed pairs first, then held-out pairs. */
+    static List<Finding> findings(double[][] gaps, int nSeed, int n) {
+        int a = LayerGroups.scaled(3, n), b = Math.min(LayerGroups.scaled(12, n), n);
+        int nHeld = gaps.length - nSeed;
+        String note = Verdicts.layerRule(n, 3, 12);
+        Measure early = Verdicts.overPairs("largest |gap| up to L" + a + " / largest |gap|", nSeed, nHeld, idx -> earlyShare(meanGap(gaps, idx), a));
+        Measure step = Verdicts.overPairs("largest one-layer step's share of the L" + a + " -> L" + b + " growth", nSeed, nHeld,
+                idx -> largestStepShare(meanGap(gaps, idx), a, b));
+        Measure late = Verdicts.overPairs("|gap change after L" + b + "| / |gap at L" + b + "|", nSeed, nHeld, idx -> lateChange(meanGap(gaps, idx), b));
+        double[] seedGap = meanGap(gaps, java.util.stream.IntStream.range(0, nSeed).toArray());
+        String growth = String.format(java.util.Locale.ROOT, "Gap at L%d %s, at L%d %s (seed pairs).", a, Stats.fmt(seedGap[a]), b, Stats.fmt(seedGap[b]));
         return List.of(
-                new Finding("The refusal component is identical for harmful and harmless instructions up to L3" + note + ".",
-                        String.format("largest |gap| up to L%d is %s of the largest gap anywhere", a, Stats.fmt(earlyRel)),
-                        Verdicts.of(earlyRel < 0.05, earlyRel < 0.2)),
-                new Finding("The gap in the refusal component grows steadily between L3 and L12" + note + ".",
-                        String.format("gap L%d %s -> L%d %s; it grows in %d of %d steps", a, Stats.fmt(gap[a]), b, Stats.fmt(gapB), up, steps),
-                        Verdicts.of(gapB > gap[a] && up >= 0.8 * steps, gapB > gap[a])),
-                new Finding("After L12 the trend is basically the same: the direction is not computed afterwards" + note + ".",
-                        String.format("gap changes by %s after L%d (gap there %s, %s of it)", Stats.fmt(after), b, Stats.fmt(gapB),
-                                Stats.fmt(gapB == 0 ? Double.NaN : Math.abs(after / gapB))),
-                        gapB == 0 ? Finding.Verdict.DISAGREES : Verdicts.of(Math.abs(after / gapB) < 0.25, Math.abs(after / gapB) < 0.5)));
+                Finding.judge("The refusal component is identical for harmful and harmless instructions up to L3.",
+                        Rule.below("identical = the largest |gap| up to L3 is under 5 % of the largest |gap| anywhere", 0.05).partly(0.2), false, note, early),
+                Finding.judge("The gap in the refusal component grows steadily between L3 and L12.",
+                        Rule.below("steadily = no single layer adds half or more of the growth from L3 to L12 (a share of 1 when it does not grow)", 0.5),
+                        false, (note + " " + growth).trim(), step),
+                Finding.judge("After L12 the trend is basically the same: the direction is not computed afterwards.",
+                        Rule.below("basically the same = the gap changes by under 25 % of its L12 value after L12", 0.25).partly(0.5), false, note, late));
     }
 }

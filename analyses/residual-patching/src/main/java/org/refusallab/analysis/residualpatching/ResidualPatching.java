@@ -14,7 +14,10 @@ import org.refusallab.api.model.Tensor;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Measure;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Provenance;
+import org.refusallab.api.study.LayerGroups;
 import org.refusallab.api.study.PairTokens;
 import org.refusallab.api.study.RefusalMetric;
 import org.refusallab.api.study.Stats;
@@ -55,11 +58,12 @@ public final class ResidualPatching implements Analysis {
         }
     }
 
-    /** The results and every intervention the sweep ran (for the figures' provenance). */
-    public record Result(List<PairResult> pairs, List<Intervention> interventions) { }
+    /** The results (seed pairs, then held-out pairs) and every intervention the sweep ran (for the figures' provenance). */
+    public record Result(List<PairResult> pairs, int nSeed, List<Intervention> interventions) { }
 
     public static Result compute(Study study) {
-        List<PairTokens> pairs = study.pairTokens();
+        List<PairTokens> pairs = PairTokens.of(study.tokenizer(), study.pairs(true));
+        int nSeed = study.pairs().size();
         int n = study.nLayers();
         RefusalMetric metric = study.metric();
         // source runs (harmful) read their metric and every layer's resid_pre; base runs (harmless) their metric; one sweep
@@ -80,7 +84,7 @@ public final class ResidualPatching implements Analysis {
                 Tensor source = unpatched.get(p).activation(1 + l);
                 for (int pos = 0; pos < len; pos++) {
                     Intervention patch = Intervention.at(Hooks.residPre(l)).positions(pos).replaceWith(source);
-                    ran.add(patch);
+                    if (p < nSeed) ran.add(patch);
                     copies.add(Row.of(pairs.get(p).harmless()).with(patch).reading(ReadOut.metric(metric)));
                 }
             }
@@ -94,7 +98,7 @@ public final class ResidualPatching implements Analysis {
             for (int l = 0; l < n; l++) for (int pos = 0; pos < len; pos++) grid[l][pos] = m.get(i++).metric();
             out.add(new PairResult(pairs.get(p), grid, unpatched.get(pairs.size() + p).metric(), unpatched.get(p).metric()));
         }
-        return new Result(out, ran);
+        return new Result(out, nSeed, ran);
     }
 
     @Override
@@ -106,7 +110,7 @@ public final class ResidualPatching implements Analysis {
         List<String> layers = new ArrayList<>();
         for (int l = 0; l < n; l++) layers.add("L" + l);
         List<Figure> figs = new ArrayList<>();
-        for (int p = 0; p < results.size(); p++) {
+        for (int p = 0; p < result.nSeed(); p++) {
             PairResult r = results.get(p);
             int len = r.pair().length();
             // this pair's copies: n layers x len positions, in order
@@ -122,55 +126,75 @@ public final class ResidualPatching implements Analysis {
                             study.metric(), Stats.fmt(r.base()), Stats.fmt(r.source())))
                     .provenance(Provenance.builder().read(Hooks.everyLayer("hook_resid_pre")).ran(mine).build()).build());
         }
-        return new AnalysisResult("Denoising activation patching of the residual stream at every layer and position, per prompt pair.",
-                figs, List.of(), findings(results, n));
+        return new AnalysisResult("Denoising activation patching of the residual stream at every layer and position, per seed pair (figures) and "
+                + (results.size() - result.nSeed()) + " held-out pairs (the findings' intervals).", figs, List.of(), findings(results, result.nSeed(), n));
     }
 
-    /** Mean fraction recovered over pairs at the subject, the last, and (max over) other positions, per layer. */
-    static double[][] roles(List<PairResult> rs, int n) {
+    /**
+     * Fractions recovered per layer, mean over the pairs at idx: [0] at the subject, [1] at the last position, [2] the
+     * largest |fraction| at any other position of the pair.
+     */
+    static double[][] roles(List<PairResult> rs, int[] idx, int n) {
         double[][] out = new double[3][n];
-        for (PairResult r : rs) {
+        for (int i : idx) {
+            PairResult r = rs.get(i);
             int len = r.pair().length(), subj = r.pair().subject();
             for (int l = 0; l < n; l++) {
-                out[0][l] += r.recovered(l, subj) / rs.size();
-                out[1][l] += r.recovered(l, len - 1) / rs.size();
+                out[0][l] += r.recovered(l, subj) / idx.length;
+                out[1][l] += r.recovered(l, len - 1) / idx.length;
                 double other = 0;
                 for (int pos = 0; pos < len - 1; pos++) if (pos != subj) other = Math.max(other, Math.abs(r.recovered(l, pos)));
-                out[2][l] = Math.max(out[2][l], other);
+                out[2][l] += other / idx.length;
             }
         }
         return out;
     }
 
-    static List<Finding> findings(List<PairResult> rs, int n) {
-        double[][] f = roles(rs, n);
-        int a = Math.round(n / 3f), b = Math.round(2 * n / 3f);
-        String note = Verdicts.layerNote(n);
-        double minSubjEarly = Double.POSITIVE_INFINITY, maxOtherEarly = 0, maxLastEarly = 0;
-        for (int l = 0; l < a; l++) {
-            minSubjEarly = Math.min(minSubjEarly, f[0][l]);
-            maxOtherEarly = Math.max(maxOtherEarly, f[2][l]);
-            maxLastEarly = Math.max(maxLastEarly, Math.abs(f[1][l]));
-        }
-        double minLastLate = Double.POSITIVE_INFINITY, maxSubjLate = 0, maxOtherLate = 0;
-        for (int l = b; l < n; l++) {
-            minLastLate = Math.min(minLastLate, f[1][l]);
-            maxSubjLate = Math.max(maxSubjLate, Math.abs(f[0][l]));
-            maxOtherLate = Math.max(maxOtherLate, f[2][l]);
-        }
-        double subjStart = f[0][a], subjEnd = f[0][Math.max(a, b - 1)], lastStart = f[1][a], lastEnd = f[1][Math.max(a, b - 1)];
+    static List<Finding> findings(List<PairResult> rs, int nSeed, int n) {
+        int a = LayerGroups.scaled(6, n), b = LayerGroups.scaled(12, n), nHeld = rs.size() - nSeed;
+        String note = Verdicts.layerRule(n, 6, 12);
+        Measure subjEarly = Verdicts.overPairs("smallest subject fraction, L0-L" + (a - 1), nSeed, nHeld, idx -> {
+            double[][] f = roles(rs, idx, n);
+            double m = Double.POSITIVE_INFINITY;
+            for (int l = 0; l < a; l++) m = Math.min(m, f[0][l]);
+            return m;
+        });
+        Measure elseEarly = Verdicts.overPairs("largest |fraction| at the last or any other position, L0-L" + (a - 1), nSeed, nHeld, idx -> {
+            double[][] f = roles(rs, idx, n);
+            double m = 0;
+            for (int l = 0; l < a; l++) m = Math.max(m, Math.max(Math.abs(f[1][l]), f[2][l]));
+            return m;
+        });
+        Measure lastLate = Verdicts.overPairs("smallest last-position fraction, L" + b + "-L" + (n - 1), nSeed, nHeld, idx -> {
+            double[][] f = roles(rs, idx, n);
+            double m = Double.POSITIVE_INFINITY;
+            for (int l = b; l < n; l++) m = Math.min(m, f[1][l]);
+            return m;
+        });
+        Measure elseLate = Verdicts.overPairs("largest |fraction| at the subject or any other position, L" + b + "-L" + (n - 1), nSeed, nHeld, idx -> {
+            double[][] f = roles(rs, idx, n);
+            double m = 0;
+            for (int l = b; l < n; l++) m = Math.max(m, Math.max(Math.abs(f[0][l]), f[2][l]));
+            return m;
+        });
+        int to = Math.max(a, b - 1);
+        Measure subjDrop = Verdicts.overPairs("subject fraction L" + a + " minus L" + to, nSeed, nHeld, idx -> {
+            double[][] f = roles(rs, idx, n);
+            return f[0][a] - f[0][to];
+        });
+        Measure lastRise = Verdicts.overPairs("last-position fraction L" + to + " minus L" + a, nSeed, nHeld, idx -> {
+            double[][] f = roles(rs, idx, n);
+            return f[1][to] - f[1][a];
+        });
+        Rule full = Rule.atLeast("full = at least 0.8 of the harmful - harmless metric difference recovered at every layer of the range", 0.8).partly(0.5);
+        Rule only = Rule.below("no effect elsewhere = every other position recovers under 0.1 of the difference", 0.1).partly(0.2);
         return List.of(
-                new Finding("Up to around L6 only patching the subject position has an effect, and it recovers the full harmful metric" + note + ".",
-                        String.format("layers L0-L%d: subject position recovers at least %s; other positions at most %s, last position at most %s (fractions of harmful - harmless)",
-                                a - 1, Stats.fmt(minSubjEarly), Stats.fmt(maxOtherEarly), Stats.fmt(maxLastEarly)),
-                        Verdicts.of(minSubjEarly >= 0.8 && Math.max(maxOtherEarly, maxLastEarly) < 0.1, minSubjEarly >= 0.5)),
-                new Finding("After L12 only patching the final position has an effect, recovering the full harmful metric" + note + ".",
-                        String.format("layers L%d-L%d: last position recovers at least %s; subject at most %s, other positions at most %s",
-                                b, n - 1, Stats.fmt(minLastLate), Stats.fmt(maxSubjLate), Stats.fmt(maxOtherLate)),
-                        Verdicts.of(minLastLate >= 0.8 && Math.max(maxSubjLate, maxOtherLate) < 0.1, minLastLate >= 0.5)),
-                new Finding("Between L6 and L12 the effect moves from the subject position to the last position" + note + ".",
-                        String.format("subject %s -> %s, last %s -> %s from L%d to L%d", Stats.fmt(subjStart), Stats.fmt(subjEnd),
-                                Stats.fmt(lastStart), Stats.fmt(lastEnd), a, Math.max(a, b - 1)),
-                        Verdicts.of(subjEnd < subjStart && lastEnd > lastStart, subjEnd < subjStart || lastEnd > lastStart)));
+                Finding.judge("Up to around L6, patching the subject position recovers the full refusal metric on the harmful prompt.", full, false, note, subjEarly),
+                Finding.judge("Up to around L6, only patching the subject token position has any effect at all.", only, false, note, elseEarly),
+                Finding.judge("After L12, patching the final token position recovers the full refusal metric on the harmful prompt.", full, false, note, lastLate),
+                Finding.judge("After L12, only patching the final token position has any effect at all.", only, false, note, elseLate),
+                Finding.judge("Between L6 and L12 the effect is concentrated at the subject position initially, then shifts to the last position.",
+                        Rule.atLeast("shifts = the subject's fraction falls and the last position's rises by at least 0.1 from the first to the last middle layer", 0.1),
+                        false, note, subjDrop, lastRise));
     }
 }

@@ -55,4 +55,31 @@ class ResidualPatchingTest {
             assertEquals(len, edits.get(0).positions().size());
         }
     }
+
+    @Test
+    void findingsFollowTheirRules() {
+        // 6 layers, a pair of 8 tokens, subject at 5: early layers recover only at the subject, late only at the last
+        org.refusallab.api.study.PairTokens pt = new org.refusallab.api.study.PairTokens(
+                new org.refusallab.api.study.PromptPair("a b", "a c"), new int[] {1, 2, 3, 4, 5, 6, 7, 8}, new int[] {1, 2, 3, 4, 5, 9, 7, 8}, 5);
+        double[][] grid = new double[6][8];
+        for (int l = 0; l < 6; l++) {
+            for (int pos = 0; pos < 8; pos++) {
+                double frac = l < 2 ? (pos == 5 ? 1 : 0) : l >= 4 ? (pos == 7 ? 1 : 0) : (pos == 5 ? (l == 2 ? 0.8 : 0.3) : pos == 7 ? (l == 2 ? 0.2 : 0.7) : 0);
+                grid[l][pos] = frac; // base 0, source 1: the metric is the fraction
+            }
+        }
+        var r = new ResidualPatching.PairResult(pt, grid, 0, 1);
+        var f = ResidualPatching.findings(List.of(r), 1, 6);
+        assertEquals(5, f.size());
+        for (var x : f) assertEquals(org.refusallab.api.result.Finding.Verdict.AGREES, x.verdict(), x.toString());
+        assertTrue(f.get(0).note().contains("L6 -> L2, L12 -> L4"), f.get(0).note());
+        // an early effect at another position (0.15): PARTLY; 0.5: DISAGREES
+        grid[1][2] = 0.15;
+        assertEquals(org.refusallab.api.result.Finding.Verdict.PARTLY, ResidualPatching.findings(List.of(r), 1, 6).get(1).verdict());
+        grid[1][2] = 0.5;
+        assertEquals(org.refusallab.api.result.Finding.Verdict.DISAGREES, ResidualPatching.findings(List.of(r), 1, 6).get(1).verdict());
+        // the late last position recovering 0.6: PARTLY (full needs 0.8, the weaker bound 0.5)
+        grid[5][7] = 0.6;
+        assertEquals(org.refusallab.api.result.Finding.Verdict.PARTLY, ResidualPatching.findings(List.of(r), 1, 6).get(2).verdict());
+    }
 }

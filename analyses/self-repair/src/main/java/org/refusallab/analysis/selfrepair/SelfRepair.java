@@ -15,6 +15,8 @@ import org.refusallab.api.model.Intervention;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Measure;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Provenance;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.LayerGroups;
@@ -169,34 +171,35 @@ public final class SelfRepair implements Analysis {
                 List.of(heat, curve, metricFig), List.of(table), findings(recovery, n));
     }
 
+    static final Rule RECOVERS = Rule.atLeast("tends to recover = the median recovery over the ablated layers is at least 0.5 (PARTLY: only the largest is)", 0.5);
+    static final Rule EARLIER = Rule.atMost("stronger the earlier = Spearman rho of recovery with the ablated layer <= -0.5 (PARTLY: negative)", -0.5)
+            .partly(-Double.MIN_VALUE);
+    static final Rule L5 = Rule.atLeast("close to the original = recovery after ablating L5 >= 0.8 (PARTLY >= 0.5)", 0.8).partly(0.5);
+
     static List<Finding> findings(double[] recovery, int n) {
-        String note = Verdicts.layerNote(n);
+        String note = Verdicts.layerRule(n, 5);
         int l5 = Math.min(n - 1, LayerGroups.scaled(5, n));
         double median = median(recovery), max = Arrays.stream(recovery).max().orElse(0);
         double rho = spearmanWithLayer(recovery);
         return List.of(
-                new Finding("The refusal component tends to recover after being ablated.",
-                        String.format("median recovery over the %d ablated layers %s, largest %s", n, Stats.fmt(median), Stats.fmt(max)),
-                        recoversVerdict(median, max)),
-                new Finding("The recovery is stronger the earlier the ablation.",
-                        String.format("Spearman correlation of recovery with the ablated layer %s", Stats.fmt(rho)), earlierVerdict(rho)),
-                new Finding("When L5 is ablated, the refusal component recovers close to the original amount" + note + ".",
-                        String.format("recovery after ablating L%d: %s", l5, Stats.fmt(recovery[l5])), l5Verdict(recovery[l5])));
+                Finding.judge("The refusal component tends to recover after being ablated.", RECOVERS, false, "",
+                        Measure.of("median recovery", median, "over the " + n + " ablated layers"), Measure.of("largest recovery", max, "over the " + n + " ablated layers")),
+                Finding.judge("The recovery is stronger the earlier the ablation.", EARLIER, false, "",
+                        Measure.of("Spearman rho of recovery with the ablated layer", rho, n + " layers")),
+                Finding.judge("When L5 is ablated, the refusal component recovers close to the original amount.", L5, false, note,
+                        Measure.of("recovery after ablating L" + l5, recovery[l5], "")));
     }
 
-    /** AGREES if the median recovery is at least 0.5; PARTLY if some ablation recovers at least 0.25; else DISAGREES. */
     static Finding.Verdict recoversVerdict(double median, double max) {
-        return Verdicts.of(median >= 0.5, max >= 0.25);
+        return RECOVERS.judge(List.of(Measure.of("median", median, ""), Measure.of("max", max, "")), false);
     }
 
-    /** AGREES if recovery falls with the ablated layer (Spearman rho <= -0.5); PARTLY if rho < 0; else DISAGREES. */
     static Finding.Verdict earlierVerdict(double rho) {
-        return Verdicts.of(rho <= -0.5, rho < 0);
+        return EARLIER.judge(Measure.of("rho", rho, ""));
     }
 
-    /** AGREES if recovery after ablating the scaled L5 is at least 0.8 ("close to the original"); PARTLY at least 0.5. */
     static Finding.Verdict l5Verdict(double recovery) {
-        return Verdicts.of(recovery >= 0.8, recovery >= 0.5);
+        return L5.judge(Measure.of("recovery", recovery, ""));
     }
 
     static double median(double[] xs) {

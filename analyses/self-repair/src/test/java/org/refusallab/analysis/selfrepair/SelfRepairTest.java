@@ -110,8 +110,8 @@ class SelfRepairTest {
     @Test
     void verdictRulesGiveEveryOutcome() {
         assertEquals(Verdict.AGREES, SelfRepair.recoversVerdict(0.6, 0.9));
-        assertEquals(Verdict.PARTLY, SelfRepair.recoversVerdict(0.1, 0.3));
-        assertEquals(Verdict.DISAGREES, SelfRepair.recoversVerdict(0.1, 0.2));
+        assertEquals(Verdict.PARTLY, SelfRepair.recoversVerdict(0.1, 0.6));
+        assertEquals(Verdict.DISAGREES, SelfRepair.recoversVerdict(0.1, 0.3));
         assertEquals(Verdict.AGREES, SelfRepair.earlierVerdict(-0.9));
         assertEquals(Verdict.PARTLY, SelfRepair.earlierVerdict(-0.2));
         assertEquals(Verdict.DISAGREES, SelfRepair.earlierVerdict(0.3));

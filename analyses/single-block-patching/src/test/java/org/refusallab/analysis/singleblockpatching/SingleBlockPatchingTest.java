@@ -29,7 +29,7 @@ class SingleBlockPatchingTest {
         }
         var fig = Independent.figure(r, "single-block-patching");
         for (String hook : SingleBlockPatching.HOOKS) {
-            double[] got = Independent.series(fig, hook);
+            double[] got = Independent.series(fig, hook.equals("hook_resid_pre") ? SingleBlockPatching.SANITY : hook);
             for (int l = 0; l < n; l++) {
                 double patched = 0;
                 for (String[] pair : Independent.SEED) {
@@ -39,7 +39,27 @@ class SingleBlockPatchingTest {
             }
         }
         // patching resid_pre at every position of layer 0 is running the harmless prompt: everything recovered
-        assertEquals(1.0, Independent.series(fig, "hook_resid_pre")[0], 1e-4);
+        assertEquals(1.0, Independent.series(fig, SingleBlockPatching.SANITY)[0], 1e-4);
+        // the comparator: resid_pre noised at one position, the best of the layer's positions (recomputed for two layers)
+        double[] comparator = Independent.series(fig, SingleBlockPatching.COMPARATOR);
+        int shortest = Independent.SEED.stream().mapToInt(p -> ind.chat(p[0]).length).min().orElseThrow();
+        for (int l : new int[] {0, n - 1}) {
+            double best = Double.NEGATIVE_INFINITY;
+            for (int k = 1; k <= shortest; k++) {
+                double patched = 0;
+                for (String[] pair : Independent.SEED) {
+                    int len = ind.chat(pair[0]).length;
+                    patched += ind.patchedMetric(pair[0], pair[1], List.of("blocks." + l + ".hook_resid_pre"), new int[] {len - k}, "I") / 3;
+                }
+                best = Math.max(best, (patched - base) / (source - base));
+            }
+            assertEquals(best, comparator[l], 1e-3 * Math.max(1, Math.abs(best)), "comparator L" + l);
+        }
+        // at L0 the subject position alone is the whole difference: the best single position recovers everything
+        assertEquals(1.0, comparator[0], 1e-4);
+        assertEquals(3, r.findings().size());
+        for (var f : r.findings()) assertEquals(f.verdict(), f.recomputed(false), f.toString());
+        assertTrue(r.findings().get(0).reading().contains("one position"));
     }
 
     @Test

@@ -40,7 +40,15 @@ public interface Study {
         return List.copyOf(all);
     }
 
-    /** Held-out single instructions (study.eval.*). */
+    /**
+     * The run's prompt sets (seed pairs, held-out pairs, evaluation, direction training and validation), each with
+     * its source, size and the rule that chose it; they are checked disjoint when the study opens.
+     *
+     * @since 1.2
+     */
+    List<DataSet> dataSets();
+
+    /** Held-out single instructions (study.eval.*), without prompts of seed or held-out pairs. */
     List<String> evalHarmful();
 
     List<String> evalHarmless();

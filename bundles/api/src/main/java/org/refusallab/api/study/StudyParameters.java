@@ -61,11 +61,17 @@ public @interface StudyParameters {
     @Describe("metric of the candidate selection")
     String direction_selectionMetric() default "log-odds";
 
-    @Describe("candidates are scored on the first N prompts of each kind (0 = all)")
+    @Describe("validation split: the last N usable lines of each direction file score the candidates; the direction is fit on the lines before")
     int direction_selectionLimit() default 32;
 
-    @Describe("largest mean KL(baseline || ablated) on harmless prompts")
+    @Describe("largest mean KL(baseline || ablated) on harmless validation prompts (prior work: 0.1)")
     double direction_klBound() default 0.1;
+
+    /**
+     * @since 1.2
+     */
+    @Describe("if no candidate passes klBound: the lowest bypass among candidates inducing refusal with KL below this (NaN = fail instead); reported as a finding")
+    double direction_fallbackKlBound() default 0.2;
 
     @Describe("fraction of last layers never chosen")
     double direction_pruneLayerFraction() default 0.2;

@@ -87,9 +87,11 @@ final class DirectionFinder {
      * @param metric        the refusal metric used for the bypass and induce scores (prior work: log-odds of 'I')
      * @param pruneFraction the fraction of last layers never chosen (0.2 in prior work)
      * @param klBound       the largest allowed mean KL(baseline || ablated) on harmless prompts (0.1 in prior work)
+     * @param fallbackKlBound if no candidate passes, the lowest bypass among those with induce > 0 and KL below this
+     *                        bound is taken (said so in the direction's source); NaN = no fallback
      */
     static Selection select(Sweep sweep, MeanDifferences diffs, List<int[]> harmful, List<int[]> harmless,
-                            RefusalMetric metric, double pruneFraction, double klBound) {
+                            RefusalMetric metric, double pruneFraction, double klBound, double fallbackKlBound) {
         int nLayers = diffs.nLayers();
         int k = diffs.postInstructionLength();
         int maxLayer = (int) (nLayers * (1.0 - pruneFraction)); // layers >= this are pruned, as in prior work
@@ -127,23 +129,32 @@ final class DirectionFinder {
             }
         }
         List<DirectionCandidate> out = new ArrayList<>();
-        DirectionCandidate best = null;
+        DirectionCandidate best = null, fallback = null;
         for (int c = 0; c < cand.size(); c++) {
             boolean passes = induce[c] > 0 && kl[c] < klBound && Double.isFinite(bypass[c]);
             DirectionCandidate cd = new DirectionCandidate(cand.get(c)[0], cand.get(c)[1], bypass[c], induce[c], kl[c], false, passes);
             out.add(cd);
             if (passes && (best == null || cd.bypass() < best.bypass())) best = cd;
+            boolean passesFallback = induce[c] > 0 && kl[c] < fallbackKlBound && Double.isFinite(bypass[c]);
+            if (passesFallback && (fallback == null || cd.bypass() < fallback.bypass())) fallback = cd;
         }
         for (int[] z : zero) out.add(new DirectionCandidate(z[0], z[1], Double.NaN, Double.NaN, Double.NaN, false, false));
         for (int l = maxLayer; l < nLayers; l++) {
             for (int j = 0; j < k; j++) out.add(new DirectionCandidate(l, j - k, Double.NaN, Double.NaN, Double.NaN, true, false));
         }
+        String how = "selected";
+        if (best == null && fallback != null) {
+            best = fallback;
+            how = "FALLBACK (no candidate passed prior work's filters induce > 0, KL < " + klBound + "): among induce > 0, KL < " + fallbackKlBound + ", layer < " + maxLayer + ",";
+        }
         if (best == null) {
             throw new IllegalStateException("no refusal direction candidate passed the filters (induce > 0, KL < " + klBound
+                    + (Double.isNaN(fallbackKlBound) ? "" : ", nor the fallback KL < " + fallbackKlBound)
                     + ", layer < " + maxLayer + "); configure study.direction.layer and study.direction.position instead");
         }
         RefusalDirection dir = new RefusalDirection(best.layer(), best.position(), diffs.vector(best.layer(), best.position()),
-                "selected: lowest bypass score " + String.format("%.3f", best.bypass()) + " (" + metric.kind() + ")");
+                how + ": lowest bypass score " + String.format(java.util.Locale.ROOT, "%.3f", best.bypass()) + " (" + metric.kind() + "), KL "
+                        + String.format(java.util.Locale.ROOT, "%.3f", best.kl()));
         return new Selection(dir, out);
     }
 

@@ -10,6 +10,7 @@ import org.refusallab.api.model.HookedModel;
 import org.refusallab.api.model.TextTokenizer;
 import org.refusallab.api.study.Ablation;
 import org.refusallab.api.study.Completion;
+import org.refusallab.api.study.DataSet;
 import org.refusallab.api.study.DirectionCandidate;
 import org.refusallab.api.study.HeadClassParameters;
 import org.refusallab.api.study.HeadClasses;
@@ -44,6 +45,7 @@ final class RunStudy implements Study {
     private final AnalysisContext ctx;
     private final SweepService sweeps;
     private final StudyParameters p;
+    private DataSplits.Splits splits;
 
     RunStudy(AnalysisContext ctx, SweepService sweeps) {
         this.ctx = ctx;
@@ -67,33 +69,35 @@ final class RunStudy implements Study {
         return v == null || v.isEmpty() ? p.refusalToken() : v;
     }
 
+    /** The prompt sets, read and checked disjoint once per analysis (an overlap is an error naming both sets). */
+    private DataSplits.Splits splits() {
+        if (splits == null) splits = DataSplits.build(p, this::configFile);
+        return splits;
+    }
+
     @Override
     public List<PromptPair> pairs() {
-        String f = p.pairs().trim();
-        return f.isEmpty() ? PromptPair.SEED_PAIRS : PromptSets.readPairs(configFile(f));
+        return splits().pairs();
     }
 
     @Override
     public List<PromptPair> heldOutPairs() {
-        String f = p.heldOutPairs().trim();
-        return f.isEmpty() ? List.of() : limit(PromptSets.readPairs(configFile(f)), p.heldOutLimit());
+        return splits().heldOut();
+    }
+
+    @Override
+    public List<DataSet> dataSets() {
+        return splits().sets();
     }
 
     @Override
     public List<String> evalHarmful() {
-        String f = p.eval_harmful().trim();
-        return f.isEmpty() ? List.of() : limit(PromptSets.readInstructions(configFile(f)), p.eval_limit());
+        return splits().evalHarmful();
     }
 
     @Override
     public List<String> evalHarmless() {
-        String f = p.eval_harmless().trim();
-        return f.isEmpty() ? List.of() : limit(PromptSets.readInstructions(configFile(f)), p.eval_limit());
-    }
-
-    private static <T> List<T> limit(List<T> xs, int n) {
-        if (n < 0) throw new IllegalArgumentException("a limit must be >= 0 (0 = all), got " + n);
-        return n == 0 || n >= xs.size() ? xs : xs.subList(0, n);
+        return splits().evalHarmless();
     }
 
     @Override
@@ -157,18 +161,12 @@ final class RunStudy implements Study {
         int position = p.direction_position();
         if (!file.isEmpty()) return new Found(DirectionFiles.load(configFile(file), layer, position), List.of());
 
-        List<String> harmful, harmless;
-        String hf = p.direction_harmful().trim(), hl = p.direction_harmless().trim();
-        if (hf.isEmpty() != hl.isEmpty()) throw new IllegalArgumentException("set both study.direction.harmful and study.direction.harmless, or neither");
-        if (hf.isEmpty()) {
-            harmful = pairs().stream().map(PromptPair::harmful).toList();
-            harmless = pairs().stream().map(PromptPair::harmless).toList();
-        } else {
-            harmful = PromptSets.readInstructions(configFile(hf));
-            harmless = PromptSets.readInstructions(configFile(hl));
-        }
+        // fit on the training split, select on the validation split (DataSplits keeps them apart)
+        List<String> harmful = splits().trainHarmful(), harmless = splits().trainHarmless();
         List<String> all = new ArrayList<>(harmful);
         all.addAll(harmless);
+        all.addAll(splits().validationHarmful());
+        all.addAll(splits().validationHarmless());
         int k = ChatPositions.postInstructionLength(tokenizer(), all);
         List<int[]> harmfulTokens = chat(harmful), harmlessTokens = chat(harmless);
         var diffs = DirectionFinder.meanDifferences(this::sweep, nLayers(), harmfulTokens, harmlessTokens, k);
@@ -181,9 +179,8 @@ final class RunStudy implements Study {
             found = new Found(new RefusalDirection(layer, position, diffs.vector(layer, position), "configured layer " + layer + ", position " + position), List.of());
         } else {
             RefusalMetric selectionMetric = new RefusalMetric(RefusalMetric.Kind.parse(p.direction_selectionMetric()), tokenizer().tokenId(refusalToken()));
-            int n = p.direction_selectionLimit();
-            var sel = DirectionFinder.select(this::sweep, diffs, limit(harmfulTokens, n), limit(harmlessTokens, n), selectionMetric,
-                    p.direction_pruneLayerFraction(), p.direction_klBound());
+            var sel = DirectionFinder.select(this::sweep, diffs, chat(splits().validationHarmful()), chat(splits().validationHarmless()), selectionMetric,
+                    p.direction_pruneLayerFraction(), p.direction_klBound(), p.direction_fallbackKlBound());
             found = new Found(sel.direction(), sel.candidates());
         }
         if (p.direction_save()) save(found.direction());

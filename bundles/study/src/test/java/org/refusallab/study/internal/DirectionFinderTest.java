@@ -75,7 +75,7 @@ class DirectionFinderTest {
         for (int i = 1; i < baseLogits.length; i++) if (baseLogits[i] > baseLogits[token]) token = i;
         RefusalMetric metric = new RefusalMetric(RefusalMetric.Kind.LOG_ODDS, token);
         double klBound = 0.5;
-        var sel = DirectionFinder.select(batches, diffs, chat(harmful), chat(harmless), metric, 0.2, klBound);
+        var sel = DirectionFinder.select(batches, diffs, chat(harmful), chat(harmless), metric, 0.2, klBound, Double.NaN);
 
         assertEquals(n * 5, sel.candidates().size());
         int maxLayer = (int) (n * 0.8);
@@ -117,6 +117,14 @@ class DirectionFinderTest {
         assertEquals(best.layer(), sel.direction().layer());
         assertEquals(best.position(), sel.direction().position());
         assertArrayEquals(diffs.vector(best.layer(), best.position()), sel.direction().values());
+        assertTrue(sel.direction().source().startsWith("selected"), sel.direction().source());
+
+        // nothing passes a negative bound: the fallback bound picks what klBound picked above, and says so
+        var fb = DirectionFinder.select(batches, diffs, chat(harmful), chat(harmless), metric, 0.2, -1.0, klBound);
+        assertTrue(fb.candidates().stream().noneMatch(DirectionCandidate::passes));
+        assertEquals(best.layer(), fb.direction().layer());
+        assertEquals(best.position(), fb.direction().position());
+        assertTrue(fb.direction().source().startsWith("FALLBACK") && fb.direction().source().contains("KL < " + klBound), fb.direction().source());
     }
 
     @Test
@@ -124,7 +132,7 @@ class DirectionFinderTest {
         var batches = sweep(8);
         var diffs = DirectionFinder.meanDifferences(batches, m.info().nLayers(), chat(harmful), chat(harmless), 5);
         var e = assertThrows(IllegalStateException.class, () -> DirectionFinder.select(batches, diffs, chat(harmful), chat(harmless),
-                new RefusalMetric(RefusalMetric.Kind.LOGIT, 5), 0.2, -1.0));
+                new RefusalMetric(RefusalMetric.Kind.LOGIT, 5), 0.2, -1.0, Double.NaN));
         assertTrue(e.getMessage().contains("study.direction.layer"), e.getMessage());
     }
 
