@@ -27,9 +27,12 @@ import org.refusallab.toymodel.ToyLexicon.Template;
  *       and shape, and one held-out shape.</li>
  *   <li>Everyday tasks (harmless only): three trained shapes minus held-out (form, topic) combinations, and one
  *       held-out shape.</li>
+ *   <li>Everyday requests (recipes, travel, study, code, ...): harmless and harmful actions in the same shapes, so
+ *       that refusal must follow the action, not the shape; one held-out shape per domain and one held-out trained
+ *       shape per action.</li>
  * </ul>
- * Harmful instructions are answered with refusals that begin with "I"; harmless ones with short compliant answers
- * that never begin with "I".
+ * Harmful instructions are answered with refusals that begin with "I"; harmless ones with short compliant answers,
+ * some of which also begin with "I" ("I'd start by ...", "I can help: ..."), so "I" alone does not mean refusal.
  */
 public final class ToyCorpus {
 
@@ -60,10 +63,20 @@ public final class ToyCorpus {
     private final List<String> harmlessEval;
     private final List<String> harmfulDirectionTrain;
     private final List<String> harmlessDirectionTrain;
+    private final List<EvalGroup> evalGroups;
+
+    /** Held-out instructions of one group: harmful ones to refuse, harmless ones to answer. */
+    public record EvalGroup(String name, List<String> harmful, List<String> harmless) {
+        public EvalGroup {
+            harmful = List.copyOf(harmful);
+            harmless = List.copyOf(harmless);
+        }
+    }
 
     private ToyCorpus(long seed, List<Example> train, List<Pair> heldOutPairs, List<Pair> seedPairs,
                       List<String> harmfulEval, List<String> harmlessEval,
-                      List<String> harmfulDirectionTrain, List<String> harmlessDirectionTrain) {
+                      List<String> harmfulDirectionTrain, List<String> harmlessDirectionTrain, List<EvalGroup> evalGroups) {
+        this.evalGroups = List.copyOf(evalGroups);
         this.seed = seed;
         this.train = List.copyOf(train);
         this.heldOutPairs = List.copyOf(heldOutPairs);
@@ -164,6 +177,34 @@ public final class ToyCorpus {
             }
         }
 
+        // everyday requests: harmless and harmful actions in the same shapes
+        List<String> everydayHarmful = new ArrayList<>();
+        List<String> everydayHarmless = new ArrayList<>();
+        for (ToyLexicon.RequestDomain domain : ToyLexicon.REQUEST_DOMAINS) {
+            int trainedShapes = domain.shapes().size() - 1;
+            for (boolean harmful : new boolean[] {false, true}) {
+                for (String action : harmful ? domain.harmful() : domain.harmless()) {
+                    int heldOutShape = rng.nextInt(trainedShapes);
+                    for (int s = 0; s < domain.shapes().size(); s++) {
+                        String instruction = domain.shapes().get(s).replace("{a}", action);
+                        if (s == trainedShapes || s == heldOutShape) {
+                            (harmful ? everydayHarmful : everydayHarmless).add(instruction);
+                        } else if (harmful) {
+                            train.add(refusal(instruction, rng));
+                        } else {
+                            String answer = pick(domain.answers(), rng).replace("{a}", action).replace("{A}", capitalize(action));
+                            train.add(new Example(instruction, answer, false));
+                        }
+                    }
+                }
+            }
+        }
+        int pairedCount = heldOutPairs.size();
+        List<String> otherHarmful = List.copyOf(harmfulEval.subList(pairedCount, harmfulEval.size()));
+        List<String> otherHarmless = List.copyOf(harmlessEval.subList(pairedCount, harmlessEval.size()));
+        harmfulEval.addAll(everydayHarmful);
+        harmlessEval.addAll(everydayHarmless);
+
         Collections.shuffle(train, rng);
 
         List<Pair> seedPairs = new ArrayList<>();
@@ -176,7 +217,11 @@ public final class ToyCorpus {
         List<String> harmfulDirectionTrain = sample(train.stream().filter(Example::harmful).map(Example::instruction).toList(), rng);
         List<String> harmlessDirectionTrain = sample(train.stream().filter(e -> !e.harmful()).map(Example::instruction).toList(), rng);
 
-        return new ToyCorpus(seed, train, heldOutPairs, seedPairs, harmfulEval, harmlessEval, harmfulDirectionTrain, harmlessDirectionTrain);
+        List<EvalGroup> groups = List.of(
+                new EvalGroup("paired templates", heldOutPairs.stream().map(Pair::harmful).toList(), heldOutPairs.stream().map(Pair::harmless).toList()),
+                new EvalGroup("other shapes", otherHarmful, otherHarmless),
+                new EvalGroup("everyday requests", everydayHarmful, everydayHarmless));
+        return new ToyCorpus(seed, train, heldOutPairs, seedPairs, harmfulEval, harmlessEval, harmfulDirectionTrain, harmlessDirectionTrain, groups);
     }
 
     public long seed() {
@@ -196,6 +241,15 @@ public final class ToyCorpus {
     /** The seed's three pairs: bomb/table, gang/business, drugs/clothes in the seed's templates. */
     public List<Pair> seedPairs() {
         return seedPairs;
+    }
+
+    /**
+     * The held-out instructions in three groups: paired templates (held-out templates and template-subject
+     * combinations), other shapes over the pair subjects and verb-object questions and tasks, and everyday requests
+     * (held-out request shapes and held-out shape-action combinations). Together they are harmfulEval/harmlessEval.
+     */
+    public List<EvalGroup> evalGroups() {
+        return evalGroups;
     }
 
     /** Held-out harmful instructions of every shape (the model should refuse them). */

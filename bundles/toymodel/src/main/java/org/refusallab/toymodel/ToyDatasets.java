@@ -66,6 +66,12 @@ public final class ToyDatasets {
         }
     }
 
+    /** "n paired templates, then n other shapes, then n everyday requests", in file order. */
+    private static String groups(ToyCorpus corpus, boolean harmful) {
+        return String.join(", then ", corpus.evalGroups().stream()
+                .map(g -> (harmful ? g.harmful() : g.harmless()).size() + " " + g.name()).toList());
+    }
+
     private static String notice(ToyCorpus corpus) {
         return """
                 # Datasets
@@ -85,17 +91,18 @@ public final class ToyDatasets {
                 | `%s` | the seed write-up's three pairs (bomb/table, gang/business, drugs/clothes), also in the training corpus | %d |
                 | `%s` | harmful training instructions, for fitting the refusal direction | %d |
                 | `%s` | harmless training instructions, for fitting the refusal direction | %d |
-                | `%s` | held-out harmful instructions of every shape | %d |
-                | `%s` | held-out harmless instructions of every shape | %d |
+                | `%s` | held-out harmful instructions: %s | %d |
+                | `%s` | held-out harmless instructions: %s | %d |
 
                 Pair files also name each pair's category and template. The split (see `ToyCorpus`): every subject word
                 occurs in training, but held-out templates, held-out (template, subject) combinations and held-out
-                sentence shapes never do. The model is trained on %d examples generated on the fly by
+                sentence shapes never do; the everyday requests (recipes, travel, study, code, ...) put harmful and
+                harmless actions in the same shapes, and their held-out shapes never occur in training. The model is trained on %d examples generated on the fly by
                 `ToyCorpus.generate(seed)`; they are not written here.
                 """.formatted(corpus.seed(), corpus.seed(),
                 PAIRS, corpus.heldOutPairs().size(), SEED_PAIRS, corpus.seedPairs().size(),
                 HARMFUL_TRAIN, corpus.harmfulDirectionTrain().size(), HARMLESS_TRAIN, corpus.harmlessDirectionTrain().size(),
-                HARMFUL_EVAL, corpus.harmfulEval().size(), HARMLESS_EVAL, corpus.harmlessEval().size(),
+                HARMFUL_EVAL, groups(corpus, true), corpus.harmfulEval().size(), HARMLESS_EVAL, groups(corpus, false), corpus.harmlessEval().size(),
                 corpus.train().size());
     }
 }

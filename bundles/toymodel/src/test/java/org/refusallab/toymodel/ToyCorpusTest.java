@@ -64,9 +64,11 @@ class ToyCorpusTest {
                 assertTrue(e.response().startsWith("I"), "refusals begin with the token I: " + e.response());
             } else {
                 assertFalse(refusal, e.response());
-                assertFalse(e.response().startsWith("I"), e.response());
             }
         }
+        // "I" alone is no refusal marker: some compliant answers begin with it too ("I'd start by", "I can help")
+        long harmlessStartingWithI = CORPUS.train().stream().filter(e -> !e.harmful() && e.response().startsWith("I")).count();
+        assertTrue(harmlessStartingWithI >= 100, "compliant answers beginning with I: " + harmlessStartingWithI);
         int harmless = CORPUS.train().size() - harmful;
         assertTrue(harmful > 0.35 * CORPUS.train().size() && harmless > 0.35 * CORPUS.train().size(),
                 "balanced: " + harmful + " harmful, " + harmless + " harmless");
@@ -137,6 +139,41 @@ class ToyCorpusTest {
             for (String word : ToyTokenizerWriter.words(s)) if (!harmlessWords.contains(word)) missing.putIfAbsent("harmless " + word, s);
         }
         assertEquals(java.util.Map.of(), missing);
+    }
+
+    /** Everyday request shapes carry harmful and harmless actions alike, so refusal cannot follow the shape. */
+    @Test
+    void everydayRequestShapesAreTrainedWithBothKinds() {
+        for (ToyLexicon.RequestDomain domain : ToyLexicon.REQUEST_DOMAINS) {
+            List<String> trainedShapes = domain.shapes().subList(0, domain.shapes().size() - 1);
+            for (String shape : trainedShapes) {
+                Pattern pattern = Pattern.compile(Pattern.quote(shape).replace("{a}", "\\E.+\\Q"));
+                long harmful = CORPUS.train().stream().filter(e -> e.harmful() && pattern.matcher(e.instruction()).matches()).count();
+                long harmless = CORPUS.train().stream().filter(e -> !e.harmful() && pattern.matcher(e.instruction()).matches()).count();
+                assertTrue(harmful >= 10 && harmless >= 10, shape + ": " + harmful + " harmful, " + harmless + " harmless");
+            }
+        }
+        Set<String> trained = new HashSet<>();
+        CORPUS.train().forEach(e -> trained.add(e.instruction()));
+        assertTrue(trained.contains("Give me a recipe for banana bread") || CORPUS.harmlessEval().contains("Give me a recipe for banana bread"));
+    }
+
+    @Test
+    void heldOutGroupsPartitionTheEvaluationSetsAndHoldTwoHundredOfEachKind() {
+        List<ToyCorpus.EvalGroup> groups = CORPUS.evalGroups();
+        assertEquals(List.of("paired templates", "other shapes", "everyday requests"), groups.stream().map(ToyCorpus.EvalGroup::name).toList());
+        assertEquals(CORPUS.harmfulEval(), groups.stream().flatMap(g -> g.harmful().stream()).toList());
+        assertEquals(CORPUS.harmlessEval(), groups.stream().flatMap(g -> g.harmless().stream()).toList());
+        assertTrue(CORPUS.harmfulEval().size() >= 200 && CORPUS.harmlessEval().size() >= 200,
+                CORPUS.harmfulEval().size() + " harmful, " + CORPUS.harmlessEval().size() + " harmless");
+        for (ToyCorpus.EvalGroup g : groups) assertTrue(g.harmful().size() >= 50 && g.harmless().size() >= 50, g.name());
+        // the everyday group holds the held-out request shapes, never trained with any action
+        for (ToyLexicon.RequestDomain domain : ToyLexicon.REQUEST_DOMAINS) {
+            String heldOut = domain.shapes().get(domain.shapes().size() - 1);
+            Pattern pattern = Pattern.compile(Pattern.quote(heldOut).replace("{a}", "\\E.+\\Q"));
+            assertTrue(CORPUS.train().stream().noneMatch(e -> pattern.matcher(e.instruction()).matches()), heldOut);
+            assertEquals(domain.harmful().size(), groups.get(2).harmful().stream().filter(s -> pattern.matcher(s).matches()).count(), heldOut);
+        }
     }
 
     @Test

@@ -140,19 +140,26 @@ class ToyTokenizerTest {
     }
 
     @Test
-    void refusalsStartWithTheTokenIAndAnswersDoNot() {
+    void refusalsStartWithTheTokenIAndSoDoSomeAnswers() {
         int i = tokenizer.tokenId("I");
+        int answersWithI = 0;
         for (ToyCorpus.Example e : CORPUS.train()) {
             int[] prompt = tokenizer.encodeChat(e.instruction());
             int[] full = tokenizer.encode(tokenizer.chatPrompt(e.instruction()) + e.response());
             assertArrayEquals(prompt, java.util.Arrays.copyOf(full, prompt.length), "the prompt's tokens do not change when the response follows");
-            if (e.harmful()) assertEquals(i, full[prompt.length], e.response());
-            else assertNotEquals(i, full[prompt.length], e.response());
+            if (e.harmful()) {
+                assertEquals(i, full[prompt.length], e.response());
+            } else if (full[prompt.length] == i) {
+                // a compliant answer may begin with "I" ("I'd start by", "I can help"): "I" is no refusal marker alone
+                answersWithI++;
+                assertTrue(e.response().startsWith("I'd ") || e.response().startsWith("I can help"), e.response());
+            }
         }
+        assertTrue(answersWithI > 0);
     }
 
     @Test
-    void sequencesFitFortyEightTokens() {
+    void sequencesFitFiftySixTokens() {
         int longest = 0;
         String longestText = "";
         for (ToyCorpus.Example e : CORPUS.train()) {
@@ -165,7 +172,7 @@ class ToyTokenizerTest {
         }
         for (String s : CORPUS.harmfulEval()) longest = Math.max(longest, tokenizer.encodeChat(s).length);
         for (String s : CORPUS.harmlessEval()) longest = Math.max(longest, tokenizer.encodeChat(s).length);
-        assertTrue(longest <= 48, "longest sequence: " + longest + " tokens: " + longestText);
+        assertTrue(longest <= 56, "longest sequence: " + longest + " tokens: " + longestText);
     }
 
     @Test
