@@ -129,6 +129,9 @@ public final class ClampSweep implements Analysis {
             }
             if (!Double.isFinite(out[i])) throw new IllegalArgumentException("analysis " + ID + ": parameter values = '" + spec + "' has a value that is not finite");
         }
+        if (java.util.Arrays.stream(out).distinct().count() < 2) {
+            throw new IllegalArgumentException("analysis " + ID + ": parameter values = '" + spec + "' needs at least two different values (a line is fitted)");
+        }
         return out;
     }
 

@@ -131,6 +131,10 @@ class ClampSweepTest {
         bad.put("values", "0|one|2");
         var e = assertThrows(IllegalArgumentException.class, () -> lab.run(new ClampSweep(lab.studies()), bad));
         assertTrue(e.getMessage().contains("clamp-sweep") && e.getMessage().contains("values") && e.getMessage().contains("'0|one|2'"), e.getMessage());
+        Map<String, String> one = params();
+        one.put("values", "2|2");
+        e = assertThrows(IllegalArgumentException.class, () -> lab.run(new ClampSweep(lab.studies()), one));
+        assertTrue(e.getMessage().contains("two different values"), e.getMessage());
         Map<String, String> layer = params();
         layer.put("layer", "9");
         e = assertThrows(IllegalArgumentException.class, () -> lab.run(new ClampSweep(lab.studies()), layer));
