@@ -149,17 +149,18 @@ public final class DiverseHeadPatching implements Analysis {
         List<List<String>> texts = List.of(harmful, harmless);
         List<List<int[]>> prompts = List.of(study.chat(harmful), study.chat(harmless));
         SetRun[] runs = {read(study, prompts.get(0), layers, everyRow), read(study, prompts.get(1), layers, everyRow)};
-        List<Row> metricRows = new ArrayList<>(), genRows = new ArrayList<>();
+        List<Row> metricRows = new ArrayList<>(), baseGen = new ArrayList<>(), patchedGen = new ArrayList<>();
         for (int s = 0; s < 2; s++) {
             for (int[] t : prompts.get(s)) {
                 List<Intervention> iv = patch(t.length, heads, runs[1 - s].meanResult());
                 ran.addAll(iv);
                 metricRows.add(Row.of(t).with(everyRow).with(iv).reading(ReadOut.metric(study.metric())));
-                genRows.add(Row.of(t).with(everyRow).reading(ReadOut.generation(maxNew)));
-                genRows.add(Row.of(t).with(everyRow).with(iv).reading(ReadOut.generation(maxNew)));
+                baseGen.add(Row.of(t).with(everyRow).reading(ReadOut.generation(maxNew)));
+                patchedGen.add(Row.of(t).with(everyRow).with(iv).reading(ReadOut.generation(maxNew)));
             }
         }
-        List<RowResult> metrics = study.sweep(metricRows), gens = study.sweep(genRows);
+        // unpatched and patched generations in separate sweeps: rows with REPLACE edits decode a step at a time, the others in the engine's own decoding
+        List<RowResult> metrics = study.sweep(metricRows), base = study.sweep(baseGen), patchedRes = study.sweep(patchedGen);
         Measured[] out = new Measured[2];
         int i = 0;
         for (int s = 0; s < 2; s++) {
@@ -169,8 +170,8 @@ public final class DiverseHeadPatching implements Analysis {
             boolean[] br = new boolean[n], pr = new boolean[n];
             for (int k = 0; k < n; k++, i++) {
                 pm[k] = metrics.get(i).metric();
-                bt[k] = study.tokenizer().decode(gens.get(2 * i).generated(0), true);
-                pt[k] = study.tokenizer().decode(gens.get(2 * i + 1).generated(0), true);
+                bt[k] = study.tokenizer().decode(base.get(i).generated(0), true);
+                pt[k] = study.tokenizer().decode(patchedRes.get(i).generated(0), true);
                 br[k] = study.refusalScore().isRefusal(bt[k]);
                 pr[k] = study.refusalScore().isRefusal(pt[k]);
             }

@@ -206,20 +206,21 @@ public final class HeadPatching implements Analysis {
      * source run (at the prompt's positions; generated positions are not patched: the source run has none).
      */
     static List<Generated> generate(Study study, List<PairTokens> pairs, HeadSet set, Positions positions, int maxNew, Sources src, List<Intervention> everyRow) {
-        List<Row> rows = new ArrayList<>();
+        List<Row> baseRows = new ArrayList<>(), patchedRows = new ArrayList<>();
         for (Direction d : Direction.values()) {
             for (int p = 0; p < pairs.size(); p++) {
                 int[] t = d == Direction.NOISING ? pairs.get(p).harmful() : pairs.get(p).harmless();
-                rows.add(Row.of(t).with(everyRow).reading(ReadOut.generation(maxNew)));
-                rows.add(Row.of(t).with(everyRow).with(patch(set, src.of(d, p, true), positions)).reading(ReadOut.generation(maxNew)));
+                baseRows.add(Row.of(t).with(everyRow).reading(ReadOut.generation(maxNew)));
+                patchedRows.add(Row.of(t).with(everyRow).with(patch(set, src.of(d, p, true), positions)).reading(ReadOut.generation(maxNew)));
             }
         }
-        List<RowResult> res = study.sweep(rows);
+        // separate sweeps: rows with REPLACE edits decode a step at a time, the unpatched ones in the engine's own decoding
+        List<RowResult> base = study.sweep(baseRows), patched = study.sweep(patchedRows);
         List<Generated> out = new ArrayList<>();
         int i = 0;
         for (Direction d : Direction.values()) {
             for (PairTokens pt : pairs) {
-                String b = study.tokenizer().decode(res.get(i++).generated(0), true), q = study.tokenizer().decode(res.get(i++).generated(0), true);
+                String b = study.tokenizer().decode(base.get(i).generated(0), true), q = study.tokenizer().decode(patched.get(i++).generated(0), true);
                 out.add(new Generated(d, d == Direction.NOISING ? pt.pair().harmful() : pt.pair().harmless(), b, study.refusalScore().isRefusal(b), q,
                         study.refusalScore().isRefusal(q)));
             }
