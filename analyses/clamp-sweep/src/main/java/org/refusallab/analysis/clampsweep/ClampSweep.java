@@ -118,6 +118,15 @@ public final class ClampSweep implements Analysis {
         return out;
     }
 
+    /** The values plus any unclamped mean component outside their range (so the axis shows where each kind sits), ascending. */
+    static double[] covering(double[] values, double... observed) {
+        double lo = java.util.Arrays.stream(values).min().orElse(0), hi = java.util.Arrays.stream(values).max().orElse(0);
+        java.util.TreeSet<Double> out = new java.util.TreeSet<>();
+        for (double v : values) out.add(v);
+        for (double o : observed) if (o < lo || o > hi) out.add(o);
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
     static double[] parseValues(String spec) {
         String[] parts = spec.trim().split("[|,]");
         double[] out = new double[parts.length];
@@ -218,7 +227,7 @@ public final class ClampSweep implements Analysis {
         Unclamped u = unclamped(study, prompts, layer, unit);
         double hComp = meanOf(u.component(), harmful, true), lComp = meanOf(u.component(), harmful, false);
         boolean scaled = p.values().isBlank();
-        double[] values = scaled ? scaledValues(hComp, lComp, p.count()) : parseValues(p.values());
+        double[] values = scaled ? covering(scaledValues(hComp, lComp, p.count()), hComp, lComp) : parseValues(p.values());
         double[][] metric = clamped(study, prompts, layer, unit, values);
         double[] harmfulCurve = new double[values.length], harmlessCurve = new double[values.length];
         for (int v = 0; v < values.length; v++) {
@@ -239,8 +248,8 @@ public final class ClampSweep implements Analysis {
         List<Intervention> ran = new ArrayList<>();
         for (double v : values) ran.add(clamp(layer, unit, v));
         Provenance prov = Provenance.builder().read(Hooks.residPre(layer)).ran(ran).direction(study.direction().provenance()).build();
-        String valuesNote = scaled ? String.format("the seed's 0..12 scaled by (observed harmful component %s / 11): %d values from 0 to %s", Stats.fmt(hComp), values.length,
-                Stats.fmt(values[values.length - 1])) : "values as set: " + p.values();
+        String valuesNote = scaled ? String.format("the seed's 0..12 scaled by (observed harmful component %s / 11), plus an unclamped component outside that "
+                + "range: %d values from %s to %s", Stats.fmt(hComp), values.length, Stats.fmt(values[0]), Stats.fmt(values[values.length - 1])) : "values as set: " + p.values();
         String who = pairs.size() + " harmful and " + pairs.size() + " harmless prompts";
         List<String> labels = new ArrayList<>();
         for (double v : values) labels.add(num(v));

@@ -48,12 +48,14 @@ class ClampSweepTest {
         assertEquals(comp[0], fig.referenceLines().get(0).value(), 1e-4);
         assertEquals(comp[1], fig.referenceLines().get(1).value(), 1e-4);
         assertEquals("x", fig.referenceLines().get(0).axis());
-        double[] values = ClampSweep.scaledValues(comp[0], comp[1], 5);
-        assertEquals(12 * comp[0] / 11, values[4], 1e-4, "the seed's 12 at 12/11 of the harmful component");
-        for (int v = 0; v < 5; v++) assertEquals(values[v], Double.parseDouble(fig.xLabels().get(v)), 1e-3 * Math.max(1, Math.abs(values[v])));
+        double[] values = ClampSweep.covering(ClampSweep.scaledValues(comp[0], comp[1], 5), comp[0], comp[1]);
+        assertEquals(12 * comp[0] / 11, values[values.length - 1], 1e-4, "the seed's 12 at 12/11 of the harmful component");
+        int nv = values.length;
+        assertEquals(nv, fig.xLabels().size());
+        for (int v = 0; v < nv; v++) assertEquals(values[v], Double.parseDouble(fig.xLabels().get(v)), 1e-3 * Math.max(1, Math.abs(values[v])));
         double[] harmful = Independent.series(fig, "harmful"), harmless = Independent.series(fig, "harmless");
-        double[] expH = new double[5], expL = new double[5];
-        for (int v = 0; v < 5; v++) {
+        double[] expH = new double[nv], expL = new double[nv];
+        for (int v = 0; v < nv; v++) {
             double value = Double.parseDouble(fig.xLabels().get(v));
             for (String[] pair : Independent.SEED) {
                 for (int k = 0; k < 2; k++) {
@@ -72,20 +74,22 @@ class ClampSweepTest {
         assertEquals(byHand[0], Double.parseDouble(fit.get(1)), 1e-3 * Math.max(1, Math.abs(byHand[0])));
         assertEquals(byHand[1], Double.parseDouble(fit.get(3)), 2e-3);
         double[] fitted = Independent.series(fig, "harmful linear fit");
-        for (int v = 0; v < 5; v++) assertEquals(byHand[2] + byHand[0] * values[v], fitted[v], 1e-3 * Math.max(1, Math.abs(fitted[v])));
+        for (int v = 0; v < nv; v++) assertEquals(byHand[2] + byHand[0] * values[v], fitted[v], 1e-3 * Math.max(1, Math.abs(fitted[v])));
 
-        // generations at values 0, 2, 4 (every 2nd), each prompt against the reference's own greedy decoding with the clamp
+        // generations at every 2nd value and the last, each prompt against the reference's own greedy decoding with the clamp
         var gens = Independent.table(r, "clamp-generations");
-        assertEquals(6 * 4, gens.rows().size(), "unclamped + 3 values, 6 prompts each");
+        List<Integer> genIdx = new java.util.ArrayList<>(List.of(-1));
+        for (int v = 0; v < nv; v += 2) genIdx.add(v);
+        if ((nv - 1) % 2 != 0) genIdx.add(nv - 1);
+        assertEquals(6 * genIdx.size(), gens.rows().size(), "unclamped + every 2nd value and the last, 6 prompts each");
         var tok = lab.model().tokenizer();
         int stop1 = tok.tokenId("<end_of_turn>"), stop2 = tok.tokenId("<eos>");
-        int[] genIdx = {-1, 0, 2, 4};
-        for (int g = 0; g < 4; g++) {
+        for (int g = 0; g < genIdx.size(); g++) {
             for (int i = 0; i < 6; i++) {
                 String prompt = Independent.SEED.get(i % 3)[i < 3 ? 0 : 1];
                 int[] t = tok.encodeChat(prompt);
-                List<Intervention> iv = genIdx[g] < 0 ? List.of()
-                        : List.of(Intervention.at("blocks." + layer + ".hook_resid_pre").positions(t.length - 1).clamp(uf, (float) values[genIdx[g]]));
+                List<Intervention> iv = genIdx.get(g) < 0 ? List.of()
+                        : List.of(Intervention.at("blocks." + layer + ".hook_resid_pre").positions(t.length - 1).clamp(uf, (float) values[genIdx.get(g)]));
                 var row = gens.rows().get(g * 6 + i);
                 assertEquals(prompt, row.get(2));
                 assertEquals(tok.decode(lab.model().reference().generate(List.of(t), 4, iv, stop1, stop2).get(0), true), row.get(3), "value " + g + " prompt " + i);
@@ -160,5 +164,6 @@ class ClampSweepTest {
         assertEquals(0, v[0]);
         assertEquals(2, v[1], 1e-12);
         assertEquals(24, v[12], 1e-12);
+        assertArrayEquals(new double[] {-3, 0, 12, 24}, ClampSweep.covering(new double[] {0, 12, 24}, 20, -3), 1e-12);
     }
 }
