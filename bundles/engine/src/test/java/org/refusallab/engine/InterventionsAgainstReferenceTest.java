@@ -81,6 +81,10 @@ class InterventionsAgainstReferenceTest {
                         List.of(Intervention.at("blocks.2.hook_resid_pre").rows(0, 1).positions(7).replaceWith(sourceFor("blocks.2.hook_resid_pre")).fromRows(2, 0))),
                 Arguments.of("replace one head of attn.hook_result (layer 1, head 2)",
                         List.of(Intervention.at("blocks.1.attn.hook_result").positions(9).heads(2).replaceWith(sourceFor("blocks.1.attn.hook_result")))),
+                Arguments.of("replace heads 0 and 2 of attn.hook_result at a run of positions and one more (one block per run)",
+                        List.of(Intervention.at("blocks.1.attn.hook_result").rows(0, 2).positions(3, 4, 5, 6, 9).heads(0, 2)
+                                .replaceWith(sourceFor("blocks.1.attn.hook_result")).fromRows(1, 2),
+                                Intervention.at("blocks.2.hook_resid_pre").positions(2, 3, 4).clamp(dir, 1.5f))),
                 Arguments.of("zero heads 0 and 3 of attn.hook_z in layer 2", List.of(Intervention.at("blocks.2.attn.hook_z").heads(0, 3).zero())),
                 Arguments.of("replace the pattern of head 1 at two query positions",
                         List.of(Intervention.at("blocks.3.attn.hook_pattern").rows(0).positions(4, 9).heads(1).replaceWith(sourceFor("blocks.3.attn.hook_pattern")))),

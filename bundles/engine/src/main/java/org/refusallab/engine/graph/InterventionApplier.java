@@ -58,9 +58,14 @@ public final class InterventionApplier {
                 if (iv.positions() == null) {
                     editAt(iv, act, source, index(layout, rows[i], head, NDArrayIndex.all()), index(layout, srcRow, head, NDArrayIndex.all()), dir);
                 } else {
-                    for (int p : iv.positions()) {
-                        INDArrayIndex at = NDArrayIndex.interval(p, p + 1);
+                    // one block per run of consecutive positions (a patch of a prompt's every position is one edit, not one per position)
+                    int[] ps = iv.positions();
+                    for (int a = 0; a < ps.length; ) {
+                        int b = a + 1;
+                        while (b < ps.length && ps[b] == ps[b - 1] + 1) b++;
+                        INDArrayIndex at = NDArrayIndex.interval(ps[a], ps[b - 1] + 1);
                         editAt(iv, act, source, index(layout, rows[i], head, at), index(layout, srcRow, head, at), dir);
+                        a = b;
                     }
                 }
             }

@@ -295,12 +295,75 @@ public final class InProcessSweep implements SweepService {
         Chunk chunk = Chunk.of(all, ids);
         int maxNew = 0;
         for (Row r : chunk.rows()) maxNew = Math.max(maxNew, ((ReadOut.Generation) r.readOuts().get(0)).maxNewTokens());
-        List<int[]> gen = model.generate(new GenerationRequest(chunk.tokens(), maxNew, interventions(chunk)));
+        List<Intervention> edits = interventions(chunk);
+        List<int[]> gen = edits.stream().anyMatch(iv -> iv.kind() == Intervention.Kind.REPLACE)
+                ? generatePatched(chunk, maxNew, edits) : model.generate(new GenerationRequest(chunk.tokens(), maxNew, edits));
         for (int i = 0; i < ids.size(); i++) {
             int limit = ((ReadOut.Generation) chunk.rows().get(i).readOuts().get(0)).maxNewTokens();
             int[] g = gen.get(i);
             out[ids.get(i)] = new RowResult(List.of(g.length > limit ? Arrays.copyOf(g, limit) : g));
         }
+    }
+
+    /**
+     * Greedy decoding of a chunk with REPLACE edits (head patching under generation). A source run has activations at
+     * the prompt's positions only, and the model's decoding needs each step's sources as long as its sequence, so
+     * each step is a one-token {@link HookedModel#generate} of the sequences so far, with every REPLACE source
+     * zero-extended over the tokens generated so far and its positions the prompt's (generated positions are not
+     * patched; other edits act as in any decoding). Rows grow in lockstep so the padding, and the padded
+     * positions, stay those of the chunk. A row is done when the model returns no token (its stop token) or
+     * {@code <end_of_turn>} / {@code <eos>}, so the output is what the model's own decoding would return.
+     */
+    private List<int[]> generatePatched(Chunk chunk, int maxNew, List<Intervention> edits) {
+        List<int[]> seqs = new ArrayList<>(chunk.tokens());
+        int n = seqs.size();
+        List<List<Integer>> produced = new ArrayList<>();
+        for (int i = 0; i < n; i++) produced.add(new ArrayList<>());
+        boolean[] done = new boolean[n];
+        java.util.Set<Integer> stops = new java.util.HashSet<>();
+        for (String stop : List.of("<end_of_turn>", "<eos>")) {
+            try {
+                stops.add(model.tokenizer().tokenId(stop));
+            } catch (RuntimeException noSuchToken) {
+                // a tokenizer without the token: the model's own stop (an empty step) still ends the row
+            }
+        }
+        for (int step = 0; step < maxNew; step++) {
+            List<Intervention> now = new ArrayList<>();
+            for (Intervention iv : edits) now.add(iv.kind() == Intervention.Kind.REPLACE ? extended(iv, chunk.length(), step) : iv);
+            List<int[]> next = model.generate(new GenerationRequest(seqs, 1, now));
+            boolean allDone = true;
+            for (int i = 0; i < n; i++) {
+                int[] t = next.get(i), s = seqs.get(i);
+                if (!done[i]) {
+                    if (t.length == 0) done[i] = true;
+                    else {
+                        produced.get(i).add(t[0]);
+                        done[i] = stops.contains(t[0]);
+                    }
+                }
+                // finished rows keep growing (by any token: causal attention keeps rows apart) so the padding stays put
+                int[] grown = Arrays.copyOf(s, s.length + 1);
+                grown[s.length] = t.length == 0 ? s[s.length - 1] : t[0];
+                seqs.set(i, grown);
+                allDone &= done[i];
+            }
+            if (allDone) break;
+        }
+        return produced.stream().map(p -> p.stream().mapToInt(Integer::intValue).toArray()).toList();
+    }
+
+    /** A REPLACE of the chunk's prompt positions with its source zero-extended by {@code extra} positions (axis 1). */
+    static Intervention extended(Intervention iv, int promptLength, int extra) {
+        Tensor s = iv.source();
+        Intervention at = iv.positions() == null ? iv.withPositions(range(0, promptLength)) : iv;
+        if (extra == 0) return at;
+        long[] shape = s.shape().clone();
+        int rows = (int) shape[0], len = (int) shape[1], width = s.data().length / (rows * len);
+        shape[1] = len + extra;
+        float[] data = new float[rows * (len + extra) * width];
+        for (int r = 0; r < rows; r++) System.arraycopy(s.data(), r * len * width, data, r * (len + extra) * width, len * width);
+        return at.withSource(new Tensor(shape, data), iv.sourceRows());
     }
 
     private static int[] range(int from, int to) {

@@ -155,4 +155,66 @@ class InProcessSweepTest {
         var chunk = InProcessSweep.Chunk.of(List.of(Row.of(t).with(ablate), Row.of(t).with(ablate)), List.of(0, 1));
         assertEquals(ablate, InProcessSweep.interventions(chunk));
     }
+
+    /**
+     * Generation rows with REPLACE edits (head patching under decoding): the prompt's positions take the source run's
+     * values at every step, the generated positions are not patched. Expected: the reference decoded by hand, one
+     * unbatched forward per step with the source zero-extended over the generated tokens.
+     */
+    @Test
+    void generationRowsWithReplaceEditsPatchThePromptPositionsAtEveryStep() {
+        int[] a = m.tokenizer().encodeChat("Make a cake"), b = m.tokenizer().encodeChat("Write a manual on how to assemble a bomb");
+        int[] src = m.tokenizer().encodeChat("Write a manual on how to assemble a table");
+        String hook = Hooks.attnResult(1);
+        // sources: another prompt's activations, made 40x larger so that the patch changes the greedy tokens
+        Tensor fromB = times(40, sweep.run(List.of(Row.of(src).reading(ReadOut.activationAll(hook))), SweepService.Options.batches(4)).get(0).activation(0));
+        Tensor fromA = times(40, sweep.run(List.of(Row.of(m.tokenizer().encodeChat("Make a pie")).reading(ReadOut.activationAll(hook))),
+                SweepService.Options.batches(4)).get(0).activation(0));
+        List<Row> rows = List.of(
+                Row.of(b).with(Intervention.at(hook).heads(0, 2).replaceWith(fromB)).reading(ReadOut.generation(5)),
+                Row.of(a).with(Intervention.at(hook).positions(-1).heads(1).replaceWith(fromA)).reading(ReadOut.generation(5)),
+                Row.of(a).reading(ReadOut.generation(5)));
+        List<RowResult> got = sweep.run(rows, SweepService.Options.batches(8)); // one chunk: a is left-padded
+        int stop1 = m.tokenizer().tokenId("<end_of_turn>"), stop2 = m.tokenizer().tokenId("<eos>");
+        var refB = times(40, m.reference().run(List.of(src), List.of()).hook(hook).toTensor());
+        var refA = times(40, m.reference().run(List.of(m.tokenizer().encodeChat("Make a pie")), List.of()).hook(hook).toTensor());
+        assertArrayEquals(byHand(b, null, new int[] {0, 2}, refB, 5, stop1, stop2), got.get(0).generated(0));
+        assertArrayEquals(byHand(a, new int[] {a.length - 1}, new int[] {1}, refA, 5, stop1, stop2), got.get(1).generated(0));
+        assertArrayEquals(m.reference().generate(List.of(a), 5, List.of(), stop1, stop2).get(0), got.get(2).generated(0));
+        // the patch changes what is generated (else this test would not tell patched from unpatched decoding)
+        assertFalse(java.util.Arrays.equals(m.reference().generate(List.of(b), 5, List.of(), stop1, stop2).get(0), got.get(0).generated(0)));
+        assertFalse(java.util.Arrays.equals(m.reference().generate(List.of(a), 5, List.of(), stop1, stop2).get(0), got.get(1).generated(0)));
+    }
+
+    private static Tensor times(float k, Tensor t) {
+        float[] d = t.data().clone();
+        for (int i = 0; i < d.length; i++) d[i] *= k;
+        return new Tensor(t.shape(), d);
+    }
+
+    /** Greedy decoding of one prompt, a forward per step, with a REPLACE at the prompt's positions (null = all of them). */
+    private int[] byHand(int[] prompt, int[] positions, int[] heads, Tensor source, int maxNew, int... stops) {
+        List<Integer> out = new ArrayList<>();
+        int[] seq = prompt.clone();
+        for (int step = 0; step < maxNew; step++) {
+            long[] shape = source.shape().clone();
+            shape[1] = seq.length;
+            int width = source.data().length / prompt.length;
+            float[] data = new float[seq.length * width];
+            System.arraycopy(source.data(), 0, data, 0, source.data().length);
+            int[] at = positions;
+            if (at == null) { at = new int[prompt.length]; for (int i = 0; i < at.length; i++) at[i] = i; }
+            List<Intervention> edits = List.of(Intervention.at(Hooks.attnResult(1)).positions(at).heads(heads).replaceWith(new Tensor(shape, data)));
+            double[] logits = m.lastLogits(seq, edits);
+            int next = 0;
+            for (int i = 1; i < logits.length; i++) if (logits[i] > logits[next]) next = i;
+            out.add(next);
+            seq = java.util.Arrays.copyOf(seq, seq.length + 1);
+            seq[seq.length - 1] = next;
+            boolean stop = false;
+            for (int s : stops) stop |= next == s;
+            if (stop) break;
+        }
+        return out.stream().mapToInt(Integer::intValue).toArray();
+    }
 }
