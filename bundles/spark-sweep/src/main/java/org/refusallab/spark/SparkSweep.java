@@ -2,6 +2,7 @@ package org.refusallab.spark;
 
 import java.io.IOException;
 import java.io.Serializable;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -145,8 +146,13 @@ public final class SparkSweep implements SweepService, AutoCloseable {
             cores = Integer.parseInt(cluster.group(2));
             c.setMaster(master.trim());
             c.setIfMissing("spark.executor.cores", Integer.toString(cores));
-            // local-cluster starts executors from spark.home's jars/ folder: this module's class path (target/spark/jars)
-            c.setIfMissing("spark.home", sparkHome());
+            // local-cluster's in-process workers start executors from $SPARK_HOME/jars: this module's class path
+            // (target/spark/jars), so SPARK_HOME must be target/spark (./refusal-lab sets it when unset)
+            String home = System.getenv("SPARK_HOME");
+            if (home == null || !Files.isDirectory(Path.of(home, "jars"))) {
+                throw new IllegalArgumentException("Spark master " + master + " starts executor JVMs from $SPARK_HOME/jars; SPARK_HOME is "
+                        + (home == null ? "not set" : home + ", which has no jars/ folder") + " (use bundles/spark-sweep/target/spark)");
+            }
             c.setIfMissing("spark.executorEnv.SPARK_SCALA_VERSION", "2.12");
         } else {
             c.setMaster(master.trim());
@@ -169,16 +175,6 @@ public final class SparkSweep implements SweepService, AutoCloseable {
         }
         c.set("spark.executor.extraJavaOptions", opts.toString().trim());
         return c;
-    }
-
-    /** The folder above this jar's folder: with the jars in target/spark/jars, target/spark is a Spark home for local-cluster. */
-    private static String sparkHome() {
-        try {
-            Path jar = Path.of(SparkContext.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            return jar.getParent().getParent().toString();
-        } catch (java.net.URISyntaxException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     public JavaSparkContext context() {
