@@ -23,9 +23,11 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledExecutorService;
 import org.osgi.framework.BundleException;
+import org.osgi.framework.Constants;
 import org.osgi.framework.ServiceRegistration;
 import org.refusallab.api.model.HookedModel;
 import org.refusallab.api.model.ModelInfo;
+import org.refusallab.api.sweep.SweepService;
 import org.refusallab.platform.AnalysisRunner;
 import org.refusallab.platform.AnalysisThreads;
 import org.refusallab.platform.AnalysisWatcher;
@@ -49,12 +51,19 @@ public final class Lab implements AutoCloseable {
     static final long DEBOUNCE_MS = 300;
 
     /**
-     * @param model    an already loaded model (tests), or null to load {@code modelDir} with the engine
-     * @param timeout  default per-analysis time limit
+     * @param model       an already loaded model (tests), or null to load {@code modelDir} with the engine
+     * @param sparkMaster null: sweeps run in-process (the study bundle's service); else a Spark master (local[2],
+     *                    local-cluster[E,C,MB], spark://host:port) whose sweep service the framework gets instead
      */
     public record Settings(Path home, Path work, Path configDir, Path modelDir, String gelu, Path frameworkBundles,
                            boolean fileinstall, boolean shell, Map<String, String> frameworkOverrides, HookedModel model,
-                           AnalysisRunner.ProgressFactory progress) { }
+                           AnalysisRunner.ProgressFactory progress, String sparkMaster) {
+        /** Sweeps in-process (no Spark). */
+        public Settings(Path home, Path work, Path configDir, Path modelDir, String gelu, Path frameworkBundles, boolean fileinstall, boolean shell,
+                        Map<String, String> frameworkOverrides, HookedModel model, AnalysisRunner.ProgressFactory progress) {
+            this(home, work, configDir, modelDir, gelu, frameworkBundles, fileinstall, shell, frameworkOverrides, model, progress, null);
+        }
+    }
 
     private final Settings settings;
     private final Instant started;
@@ -74,6 +83,9 @@ public final class Lab implements AutoCloseable {
         return t;
     });
     private final ServiceRegistration<HookedModel> modelRegistration;
+    /** The Spark sweep service when --spark is given (registered before the model, ranked above the in-process one). */
+    private final SparkSweeps.Started spark;
+    private final ServiceRegistration<SweepService> sparkRegistration;
     private final ScheduledExecutorService worker = Executors.newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "lab-runner");
         t.setDaemon(true);
@@ -86,7 +98,7 @@ public final class Lab implements AutoCloseable {
     private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
 
     private Lab(Settings s, Instant started, StudyConfig study, FrameworkHost host, HookedModel model, boolean ownsModel, Duration modelLoad,
-                SiteHistory.Provenance provenance) {
+                SiteHistory.Provenance provenance, SparkSweeps.Started spark) {
         this.settings = s;
         this.provenance = provenance;
         this.started = started;
@@ -95,6 +107,10 @@ public final class Lab implements AutoCloseable {
         this.model = model;
         this.ownsModel = ownsModel;
         this.modelLoad = modelLoad;
+        this.spark = spark;
+        // first, and ranked higher: the study service binds the best sweep service present when it is first used
+        sparkRegistration = spark == null ? null : host.context().registerService(SweepService.class, spark.service(),
+                new Hashtable<>(Map.of(Constants.SERVICE_RANKING, 100, "refusallab.sweep", "spark")));
         modelRegistration = host.context().registerService(HookedModel.class, model, new Hashtable<>(Map.of("refusallab.model", String.valueOf(model.info().checkpoint()))));
         String configured = host.property(FrameworkHost.TIMEOUT, null);
         defaultTimeout = configured == null ? TimeLimits.defaultFor(model.info()) : Duration.ofSeconds(Long.parseLong(configured.trim()));
@@ -128,7 +144,18 @@ public final class Lab implements AutoCloseable {
             if (owns) closeModel(model);
             throw e;
         }
-        Lab lab = new Lab(s, started, study, host, model, owns, load, provenance);
+        SparkSweeps.Started spark = null;
+        if (s.sparkMaster() != null) {
+            try {
+                String checksum = owns ? provenance.checkpoint() : null;
+                spark = SparkSweeps.start(s.sparkMaster(), s.home(), s.modelDir(), s.gelu(), checksum, model);
+            } catch (RuntimeException e) {
+                host.close();
+                if (owns) closeModel(model);
+                throw e;
+            }
+        }
+        Lab lab = new Lab(s, started, study, host, model, owns, load, provenance, spark);
         if (s.fileinstall()) host.awaitDeployFolder(Duration.ofSeconds(30));
         return lab;
     }
@@ -277,6 +304,7 @@ public final class Lab implements AutoCloseable {
 
         Map<String, String> st = new LinkedHashMap<>();
         st.put("study file", study.file().toString());
+        st.put("sweeps", spark == null ? "in-process" : spark.describe());
         st.putAll(study.parameters());
         List<String> disabled = study.analyses().entrySet().stream().filter(e -> !e.getValue().enabled()).map(Map.Entry::getKey).toList();
         if (!disabled.isEmpty()) st.put("disabled analyses", String.join(", ", disabled));
@@ -342,10 +370,18 @@ public final class Lab implements AutoCloseable {
         runner.close();
         try {
             modelRegistration.unregister();
+            if (sparkRegistration != null) sparkRegistration.unregister();
         } catch (IllegalStateException ignored) {
             // framework already stopped (e.g. "exit" in the shell)
         }
         host.close();
+        if (spark != null) {
+            try {
+                spark.closer().close();
+            } catch (Exception e) {
+                LOG.warn("stopping Spark: {}", e.toString());
+            }
+        }
         if (ownsModel) closeModel(model);
     }
 

@@ -30,6 +30,9 @@ public class LabOptions {
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "default time limit per analysis (study.json timeoutSeconds wins); default: fitted to the model, 5 min + 1.5 s per million parameters")
     Long timeoutSeconds;
 
+    @Option(names = "--spark", paramLabel = "MASTER", description = "run the study's sweeps on Apache Spark: local[N], local-cluster[E,C,MB] or a master URL (spark://host:port); default: in-process")
+    String spark;
+
     @Option(names = {"-v", "--verbose"}, description = "stack traces on errors, progress of the platform logged (INFO)")
     boolean verbose;
 
@@ -83,6 +86,6 @@ public class LabOptions {
             overrides.put(FrameworkHost.TIMEOUT, timeoutSeconds.toString());
         }
         return new Lab.Settings(home(), workDir(), configDir(), modelDir(), gelu(), frameworkBundles(), fileinstall, shell,
-                overrides, preloaded, ConsoleProgress::new);
+                overrides, preloaded, ConsoleProgress::new, spark);
     }
 }

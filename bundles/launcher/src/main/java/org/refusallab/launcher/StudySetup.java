@@ -14,6 +14,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import org.refusallab.checkpoint.CheckpointDigest;
 import org.refusallab.platform.StudyConfig;
 
 /**
@@ -103,24 +104,13 @@ final class StudySetup {
      */
     static String checkpointHash(Path modelDir, Path cache) {
         try {
-            List<Path> files = new ArrayList<>();
-            try (var s = Files.walk(modelDir)) {
-                s.filter(Files::isRegularFile).sorted().forEach(files::add);
-            }
+            List<Path> files = CheckpointDigest.files(modelDir);
             StringBuilder key = new StringBuilder(modelDir.toString());
             for (Path f : files) key.append('|').append(modelDir.relativize(f)).append(':').append(Files.size(f)).append(':').append(Files.getLastModifiedTime(f).toMillis());
             String keyHash = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(key.toString().getBytes(StandardCharsets.UTF_8)));
             Path cached = cache.resolve(keyHash);
             if (Files.isRegularFile(cached)) return Files.readString(cached).trim();
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 20];
-            for (Path f : files) {
-                md.update(modelDir.relativize(f).toString().getBytes(StandardCharsets.UTF_8));
-                try (var in = Files.newInputStream(f)) {
-                    for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
-                }
-            }
-            String hash = HexFormat.of().formatHex(md.digest());
+            String hash = CheckpointDigest.sha256(modelDir);
             Files.createDirectories(cache);
             Files.writeString(cached, hash + "\n");
             return hash;

@@ -23,9 +23,9 @@ import org.refusallab.api.sweep.RowResult;
 import org.refusallab.api.sweep.SweepService;
 
 /**
- * Runs sweep rows in this JVM on the model service: rows in order, in chunks of at most {@code maxBatch} (the
- * engine pads each chunk on the left to its longest row), one forward per chunk; rows that generate are decoded in
- * their own chunks. Row-local positions become padded ones here; equal interventions of a chunk's rows become one
+ * Runs sweep rows in this JVM on the model service, in the batches of {@link SweepBatches#plan} (bucketed by length,
+ * at most {@code maxBatch} rows; the engine pads each on the left to its longest row), one forward per batch; rows
+ * that generate are decoded in their own batches. Row-local positions become padded ones here; equal interventions of a chunk's rows become one
  * intervention over those rows, and REPLACE sources of one site are stacked into one source tensor.
  */
 @Component(service = SweepService.class)
@@ -41,32 +41,32 @@ public final class InProcessSweep implements SweepService {
     @Override
     public List<RowResult> run(List<Row> rows, Options options) {
         RowResult[] out = new RowResult[rows.size()];
-        List<Integer> forward = new ArrayList<>(), generate = new ArrayList<>();
-        for (int i = 0; i < rows.size(); i++) {
-            boolean gen = rows.get(i).readOuts().stream().anyMatch(r -> r instanceof ReadOut.Generation);
-            if (gen && rows.get(i).readOuts().size() != 1) {
-                throw new IllegalArgumentException("row " + i + ": a generation read-out cannot be combined with other read-outs");
-            }
-            (gen ? generate : forward).add(i);
-        }
-        int chunks = (forward.size() + options.maxBatch() - 1) / options.maxBatch() + (generate.size() + options.maxBatch() - 1) / options.maxBatch();
-        options.progress().start("forward batches of " + rows.size() + " rows", chunks);
+        List<SweepBatches.Batch> batches = SweepBatches.plan(rows, options.maxBatch());
+        options.progress().start("forward batches of " + rows.size() + " rows", batches.size());
         try {
-            for (int start = 0; start < forward.size(); start += options.maxBatch()) {
+            for (SweepBatches.Batch b : batches) {
                 check(options);
-                List<Integer> ids = forward.subList(start, Math.min(forward.size(), start + options.maxBatch()));
-                forwardChunk(rows, ids, out);
-                options.progress().step(1);
-            }
-            for (int start = 0; start < generate.size(); start += options.maxBatch()) {
-                check(options);
-                List<Integer> ids = generate.subList(start, Math.min(generate.size(), start + options.maxBatch()));
-                generateChunk(rows, ids, out);
+                List<RowResult> got = runBatch(b.rows(rows), b.generation());
+                int[] ids = b.ids();
+                for (int k = 0; k < ids.length; k++) out[ids[k]] = got.get(k);
                 options.progress().step(1);
             }
         } finally {
             options.progress().done();
         }
+        return Arrays.asList(out);
+    }
+
+    /**
+     * One batch of a {@link SweepBatches} plan as one forward (or one batched decoding): the results in the batch's
+     * order. Distributed services call this on their executors' models.
+     */
+    public List<RowResult> runBatch(List<Row> rows, boolean generation) {
+        List<Integer> ids = new ArrayList<>();
+        for (int i = 0; i < rows.size(); i++) ids.add(i);
+        RowResult[] out = new RowResult[rows.size()];
+        if (generation) generateChunk(rows, ids, out);
+        else forwardChunk(rows, ids, out);
         return Arrays.asList(out);
     }
 
