@@ -90,7 +90,7 @@ class CachedDecodingTest {
                 yield ivs;
             }
             case "addition at a middle layer, rows 0 and 2" -> List.of(Intervention.at("blocks." + mid + ".hook_resid_pre").rows(0, 2).add(dir, 1.5f));
-            case "clamp at a middle layer" -> List.of(Intervention.at("blocks." + mid + ".hook_resid_pre").clamp(dir, 2f));
+            case "clamp at a middle layer, rows 1 and 2" -> List.of(Intervention.at("blocks." + mid + ".hook_resid_pre").rows(1, 2).clamp(dir, 2f));
             case "head patching at the last prompt position, a head zeroed everywhere" -> List.of(
                     Intervention.at("blocks." + mid + ".attn.hook_z").positions(10).heads(1).replaceWith(source.apply("blocks." + mid + ".attn.hook_z")),
                     Intervention.at("blocks." + (layers - 1) + ".attn.hook_result").heads(0).zero());
@@ -101,7 +101,7 @@ class CachedDecodingTest {
     static Stream<Arguments> cases() {
         List<Arguments> out = new ArrayList<>();
         for (String m : List.of("tiny-gemma", "tiny-gemma2", "toy-gemma")) {
-            for (String k : List.of("none", "directional ablation", "addition at a middle layer, rows 0 and 2", "clamp at a middle layer",
+            for (String k : List.of("none", "directional ablation", "addition at a middle layer, rows 0 and 2", "clamp at a middle layer, rows 1 and 2",
                     "head patching at the last prompt position, a head zeroed everywhere")) {
                 out.add(Arguments.of(m, k));
             }
