@@ -26,6 +26,7 @@ import org.refusallab.engine.graph.GemmaGraph;
 import org.refusallab.engine.graph.GemmaSegments;
 import org.refusallab.engine.graph.HookListener;
 import org.refusallab.engine.graph.HookPoints;
+import org.refusallab.engine.graph.KvCache;
 
 /**
  * A loaded Gemma checkpoint behind the {@link HookedModel} service: pads batches on the left, builds the attention
@@ -185,8 +186,129 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         return generate(request, stops);
     }
 
-    /** Greedy decoding, a full forward per step; ties go to the lowest id, like torch.argmax. */
-    public List<int[]> generate(GenerationRequest request, Set<Integer> stopIds) {
+    /**
+     * Greedy decoding with per-layer key/value caches; ties go to the lowest id, like torch.argmax. One forward over
+     * the left-padded prompts fills the caches (padded to a multiple of {@link #GENERATION_LENGTH_STEP} positions when
+     * no intervention names positions, so that prompt batches of nearby lengths share an execution plan), then each
+     * step runs the new position only, attending to the cached slots. The caches have a fixed number of slots for
+     * the whole call (rounded up likewise), masked where not yet written, so every step replays one plan. Rows that
+     * have stopped keep being fed their argmax (their tokens are dropped), so that row indices of interventions stay
+     * valid. Interventions act at every step as in a full forward over the sequence so far (see {@link #atStep}).
+     */
+    public synchronized List<int[]> generate(GenerationRequest request, Set<Integer> stopIds) {
+        List<int[]> prompts = request.prompts();
+        List<Intervention> interventions = request.interventions();
+        int b = prompts.size();
+        for (Intervention iv : interventions) {
+            if (!hookNames.contains(iv.hook())) throw new IllegalArgumentException("intervention at unknown hook point '" + iv.hook() + "'");
+        }
+        boolean pad = interventions.stream().allMatch(iv -> iv.positions() == null && iv.source() == null);
+        int longest = prompts.stream().mapToInt(p -> p.length).max().orElse(0);
+        Batch batch = Batch.of(prompts, config.padTokenId(), config.vocabSize(), pad ? roundUp(longest, GENERATION_LENGTH_STEP) : 0);
+        int promptLength = batch.length();
+        int slots = roundUp(promptLength + request.maxNewTokens() - 1, GENERATION_LENGTH_STEP);
+        boolean perHead = interventions.stream().anyMatch(iv -> iv.hook().endsWith("attn.hook_result"));
+        boolean fullLogits = interventions.stream().anyMatch(iv -> iv.hook().equals(GemmaGraph.LOGITS));
+        KvCache cache = new KvCache(config, b, slots);
+
+        HookListener prompt = new HookListener(interventions, Set.of());
+        INDArray logits = segments.forward(batch.ids(), batch.blockInputs(segments), prompt, perHead, fullLogits, cache, false)
+                .get(GemmaGraph.LAST_LOGITS);
+        List<List<Integer>> produced = new ArrayList<>();
+        for (int r = 0; r < b; r++) produced.add(new ArrayList<>());
+        boolean[] done = new boolean[b];
+        int[][] fed = new int[b][1], positions = new int[b][1];
+        int keys = slots + 1; // the cache's slots, then the new position's own key
+        float[] bias = new float[b * keys];
+        float[] localBias = config.isGemma2() && anySlidingLayer() ? new float[b * keys] : null;
+        for (int step = 0; ; step++) {
+            boolean allDone = true;
+            for (int r = 0; r < b; r++) {
+                int next = argmax(logits.getRow(r).toFloatVector());
+                fed[r][0] = next;
+                if (!done[r]) {
+                    if (stopIds.contains(next)) done[r] = true;
+                    else produced.get(r).add(next);
+                }
+                allDone &= done[r];
+            }
+            if (allDone || step + 1 >= request.maxNewTokens()) break;
+            int at = promptLength + step; // the fed token's index in the padded batch, and its cache slot
+            for (int r = 0; r < b; r++) {
+                positions[r][0] = prompts.get(r).length + step;
+                for (int k = 0; k < keys; k++) {
+                    boolean visible = k == slots || (k < at && (k >= promptLength || batch.mask()[r][k] == 1));
+                    bias[r * keys + k] = visible ? 0f : MASKED;
+                    if (localBias != null) {
+                        int distance = k == slots ? 0 : at - k;
+                        localBias[r * keys + k] = visible && distance < config.gemma2().slidingWindow() ? 0f : MASKED;
+                    }
+                }
+            }
+            List<Intervention> edits = new ArrayList<>();
+            for (Intervention iv : interventions) {
+                Intervention e = atStep(iv, at);
+                if (e != null) edits.add(e);
+            }
+            cache.writeAt(at);
+            logits = segments.forward(fed, segments.stepInputs(positions, bias, localBias, keys), new HookListener(edits, Set.of()),
+                    perHead, fullLogits, cache, true).get(GemmaGraph.LAST_LOGITS);
+        }
+        List<int[]> out = new ArrayList<>();
+        for (List<Integer> p : produced) out.add(p.stream().mapToInt(Integer::intValue).toArray());
+        return out;
+    }
+
+    private boolean anySlidingLayer() {
+        for (int l = 0; l < config.numLayers(); l++) if (config.isSlidingLayer(l)) return true;
+        return false;
+    }
+
+    private static int roundUp(int n, int step) {
+        return (n + step - 1) / step * step;
+    }
+
+    /**
+     * What an intervention does in a decoding step whose one position has index {@code at} in the padded batch,
+     * exactly as in a full forward over the sequence so far: positions null act on it; explicit positions act on it
+     * if they name {@code at}, else the step is left alone (they acted on the prompt's forward); a REPLACE takes the
+     * source's position {@code at}, which it must have. Edits of attention scores or patterns other than zeroing
+     * cannot act on a step (their last axis is the cache's slots, not the sequence's keys) and are refused.
+     *
+     * @return the edit of the step's activation (positions: the step's one position, 0), or null
+     */
+    static Intervention atStep(Intervention iv, int at) {
+        int[] positions = iv.positions();
+        if (positions != null && Arrays.stream(positions).noneMatch(p -> p == at)) return null;
+        HookPoints.Layout layout = HookPoints.layout(iv.hook());
+        if (layout == HookPoints.Layout.HEAD_QUERY && iv.kind() != Intervention.Kind.ZERO) {
+            throw new IllegalArgumentException("intervention " + iv.describe() + ": cached generation can only zero " + iv.hook()
+                    + " at generated positions (its key axis holds cache slots)");
+        }
+        Intervention e = positions == null ? iv : iv.withPositions(new int[] {0});
+        if (iv.kind() == Intervention.Kind.REPLACE) {
+            Tensor src = iv.source();
+            if (src.rank() < 2 || src.dim(1) <= at) {
+                throw new IllegalArgumentException("intervention " + iv.describe() + ": generation reaches position " + at
+                        + " but the source has " + (src.rank() < 2 ? 0 : src.dim(1)) + " positions");
+            }
+            e = e.withSource(positionOf(src, at), iv.sourceRows());
+        }
+        return e;
+    }
+
+    /** source[:, at:at+1, ...]. */
+    private static Tensor positionOf(Tensor source, int at) {
+        long[] shape = source.shape().clone();
+        int rows = (int) shape[0], len = (int) shape[1], width = source.data().length / (rows * len);
+        float[] data = new float[rows * width];
+        for (int r = 0; r < rows; r++) System.arraycopy(source.data(), (r * len + at) * width, data, r * width, width);
+        shape[1] = 1;
+        return new Tensor(shape, data);
+    }
+
+    /** Greedy decoding with a full forward over the whole sequence per step: the reference cached decoding is tested against. */
+    public List<int[]> generateFullForward(GenerationRequest request, Set<Integer> stopIds) {
         int b = request.prompts().size();
         List<int[]> seqs = new ArrayList<>(request.prompts());
         List<List<Integer>> produced = new ArrayList<>();
@@ -215,10 +337,10 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
     }
 
     /**
-     * Greedy decoding pads each step's batch on the left to a multiple of this many positions, so that 7 steps in 8
-     * reuse the execution plan of the previous one instead of planning a new length (planning a toy-sized forward
-     * costs about what a whole SameDiff forward did; replaying one, a twentieth). Padding is masked: the real
-     * positions' logits do not depend on it (the test compares with unpadded steps).
+     * Decoding pads the prompt batch (and the full-forward decoding each step's batch) on the left to a multiple of
+     * this many positions, so that nearby lengths reuse an execution plan instead of planning a new length (planning
+     * a toy-sized forward costs about what a whole SameDiff forward did; replaying one, a twentieth). Padding is
+     * masked: the real positions' logits do not depend on it (the test compares with unpadded steps).
      */
     static final int GENERATION_LENGTH_STEP = 8;
 
@@ -227,7 +349,7 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
         // positions and replacement sources are laid out by the padded length: keep it the caller's there
         boolean pad = interventions.stream().allMatch(iv -> iv.positions() == null && iv.source() == null);
         int longest = seqs.stream().mapToInt(s -> s.length).max().orElse(0);
-        int minLength = pad ? (longest + GENERATION_LENGTH_STEP - 1) / GENERATION_LENGTH_STEP * GENERATION_LENGTH_STEP : 0;
+        int minLength = pad ? roundUp(longest, GENERATION_LENGTH_STEP) : 0;
         Forward f = forward(seqs, Set.of(), interventions, minLength);
         return new ForwardResult(toTensor(f.lastLogits()), Map.of(), f.batch().padding(), f.batch().length());
     }

@@ -35,15 +35,29 @@ public final class GemmaGraph {
 
     public static final String INPUT_IDS = "input_ids", RESID_IN = "resid_in", ROPE_COS = "rope_cos", ROPE_SIN = "rope_sin",
             ATTENTION_BIAS = "attention_bias", LAST_INDEX = "last_index", LOGITS = "logits", LAST_LOGITS = "last_logits",
-            LABELS = "labels", LOSS_MASK = "loss_mask", LOSS = "loss", UPSTREAM_GRAD = "upstream_grad", EMBED_OUT = "hook_embed";
+            LABELS = "labels", LOSS_MASK = "loss_mask", LOSS = "loss", UPSTREAM_GRAD = "upstream_grad", EMBED_OUT = "hook_embed",
+            PAST_KEYS = "past_keys", PAST_VALUES = "past_values";
 
     /**
      * @param perHeadResult compute {@code attn.hook_result} [batch, pos, head, d_model] and sum it into
      *                      {@code hook_attn_out} (needed to cache or patch single heads); otherwise the output
      *                      projection is one GEMM on the concatenated heads.
      * @param trainable     weights are trainable variables and the segment has a vector-Jacobian loss.
+     * @param pastKeys      cached decoding: the block's queries attend to the keys and values of earlier positions
+     *                      given as {@link #PAST_KEYS} / {@link #PAST_VALUES} [batch, kv_head, slots, d_head] followed
+     *                      by their own; {@link #ATTENTION_BIAS} is then [batch, 1, pos, slots + pos] and already
+     *                      holds a local layer's sliding window (slot indices are not query distances).
      */
-    public record Variant(boolean perHeadResult, boolean trainable) { }
+    public record Variant(boolean perHeadResult, boolean trainable, boolean pastKeys) {
+        public Variant(boolean perHeadResult, boolean trainable) {
+            this(perHeadResult, trainable, false);
+        }
+    }
+
+    /** The keys after rotary [batch, pos, kv_head, d_head] (not a TransformerLens hook): what a key/value cache keeps. */
+    public static String rotatedKeys(int layer) {
+        return "blocks." + layer + ".attn.k_rotated";
+    }
 
     private final GemmaConfig cfg;
     private final Map<String, INDArray> weights;
@@ -156,18 +170,24 @@ public final class GemmaGraph {
         SDVariable k = hook(h + "attn.hook_k", linear(normed, p + "self_attn.k_proj.weight", nKv, dh)); // [batch, pos, kv_head, d_head]
         SDVariable v = hook(h + "attn.hook_v", linear(normed, p + "self_attn.v_proj.weight", nKv, dh));
         q = rotary(q, cos, sin, rotateHalf, dh);
-        k = rotary(k, cos, sin, rotateHalf, dh);
+        k = rotary(k, cos, sin, rotateHalf, dh).rename(rotatedKeys(layer));
         // Query heads sharing a key/value head go into the rows of one matmul: [batch, kv, group*pos, d_head]
         // (SameDiff's matmul does not broadcast one kv head over several query heads).
         SDVariable qg = sd.reshape(sd.permute(q, 0, 2, 1, 3), dims(batchDim, lit(nKv, -1L, dh)));
         SDVariable kt = headsFirst(k, nKv, dh); // [batch, kv, pos, d_head]
         SDVariable vt = headsFirst(v, nKv, dh);
-        SDVariable scores = sd.reshape(sd.mmul(qg, kt, false, true, false).mul(cfg.attentionScale()), dims(batchDim, lit(nH), posDim, posDim));
+        SDVariable keysDim = posDim;
+        if (variant.pastKeys()) { // earlier positions' keys and values first, then this call's: [batch, kv, slots + pos, d_head]
+            kt = sd.concat(2, sd.placeHolder(PAST_KEYS, DataType.FLOAT, -1, nKv, -1, dh), kt);
+            vt = sd.concat(2, sd.placeHolder(PAST_VALUES, DataType.FLOAT, -1, nKv, -1, dh), vt);
+            keysDim = sd.stridedSlice(sd.castTo(sd.shape(kt), DataType.LONG), new long[] {2}, new long[] {3}, 1);
+        }
+        SDVariable scores = sd.reshape(sd.mmul(qg, kt, false, true, false).mul(cfg.attentionScale()), dims(batchDim, lit(nH), posDim, keysDim));
         if (cfg.isGemma2() && cfg.gemma2().attnLogitSoftcap() > 0) scores = Gemma2Ops.softcap(sd, scores, cfg.gemma2().attnLogitSoftcap());
-        if (cfg.isSlidingLayer(layer)) bias = Gemma2Ops.slidingWindowBias(sd, bias, cfg.gemma2().slidingWindow());
+        if (cfg.isSlidingLayer(layer) && !variant.pastKeys()) bias = Gemma2Ops.slidingWindowBias(sd, bias, cfg.gemma2().slidingWindow());
         scores = hook(h + "attn.hook_attn_scores", scores.add(bias)); // [batch, head, query, key]
         SDVariable pattern = hook(h + "attn.hook_pattern", sd.nn().softmax(scores, 3));
-        SDVariable pg = sd.reshape(pattern, dims(batchDim, lit(nKv, -1L), posDim)); // [batch, kv, group*query, key]
+        SDVariable pg = sd.reshape(pattern, dims(batchDim, lit(nKv, -1L), keysDim)); // [batch, kv, group*query, key]
         SDVariable z = sd.reshape(sd.mmul(pg, vt), dims(batchDim, lit(nH), posDim, lit(dh)));
         z = hook(h + "attn.hook_z", sd.permute(z, 0, 2, 1, 3)); // [batch, pos, head, d_head]
         SDVariable wO = weight(p + "self_attn.o_proj.weight"); // [d, head*d_head]

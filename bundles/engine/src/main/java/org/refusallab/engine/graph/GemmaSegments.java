@@ -22,7 +22,7 @@ public final class GemmaSegments {
     private final GemmaConfig cfg;
     private final Map<String, INDArray> weights;
     private final float[] cosTable, sinTable; // [max_pos, d_head], row-major
-    private final Map<Boolean, PlannedGraph[]> blocks = new HashMap<>();
+    private final Map<GemmaGraph.Variant, PlannedGraph[]> blocks = new HashMap<>();
     private final Map<Boolean, PlannedGraph> heads = new HashMap<>();
     private PlannedGraph embedding;
     /** Execution plans by input shape and variant, least recently used first. Not thread-safe: callers serialise. */
@@ -56,10 +56,24 @@ public final class GemmaSegments {
         this.sinTable = tables[1].data().asFloat();
     }
 
-    /** Inputs every block reads: rotary cos/sin gathered at each position id, and the additive attention bias. */
-    public record BlockInputs(INDArray cos, INDArray sin, INDArray bias) {
+    /**
+     * Inputs every block reads: rotary cos/sin gathered at each position id, and the additive attention bias; for a
+     * step of cached decoding also the bias of local (sliding-window) layers, which the blocks then take as given.
+     */
+    public record BlockInputs(INDArray cos, INDArray sin, INDArray bias, INDArray localBias) {
+        public BlockInputs(INDArray cos, INDArray sin, INDArray bias) {
+            this(cos, sin, bias, null);
+        }
+
         public Map<String, INDArray> with(INDArray x) {
             return Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.ROPE_COS, cos, GemmaGraph.ROPE_SIN, sin, GemmaGraph.ATTENTION_BIAS, bias);
+        }
+
+        /** Layer {@code layer}'s inputs when its queries attend to the cache's slots before their own keys. */
+        Map<String, INDArray> withPast(INDArray x, int layer, boolean sliding, KvCache past) {
+            return Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.ROPE_COS, cos, GemmaGraph.ROPE_SIN, sin,
+                    GemmaGraph.ATTENTION_BIAS, sliding && localBias != null ? localBias : bias,
+                    GemmaGraph.PAST_KEYS, past.keys(layer), GemmaGraph.PAST_VALUES, past.values(layer));
         }
     }
 
@@ -68,6 +82,13 @@ public final class GemmaSegments {
      * @param bias        additive attention bias, [batch, 1, pos, pos] flattened in row-major order
      */
     public BlockInputs blockInputs(int[][] positionIds, float[] bias) {
+        INDArray[] rope = rotary(positionIds);
+        int b = positionIds.length, s = positionIds[0].length;
+        return new BlockInputs(rope[0], rope[1], Nd4j.create(bias, new long[] {b, 1, s, s}, 'c'));
+    }
+
+    /** cos and sin [batch, pos, 1, d_head] at each position id. */
+    private INDArray[] rotary(int[][] positionIds) {
         int b = positionIds.length, s = positionIds[0].length, dh = cfg.headDim();
         // gathered in Java: INDArray.getRows copies row by row through views (a quarter of a toy forward's time)
         float[] cos = new float[b * s * dh], sin = new float[b * s * dh];
@@ -82,21 +103,45 @@ public final class GemmaSegments {
             }
         }
         long[] shape = {b, s, 1, dh};
-        return new BlockInputs(Nd4j.create(cos, shape, 'c'), Nd4j.create(sin, shape, 'c'), Nd4j.create(bias, new long[] {b, 1, s, s}, 'c'));
+        return new INDArray[] {Nd4j.create(cos, shape, 'c'), Nd4j.create(sin, shape, 'c')};
+    }
+
+    /**
+     * A decoding step's inputs: the new positions' position ids [batch][pos] and the biases over the cache's slots
+     * followed by the new positions, [batch, 1, pos, slots + pos] flattened (local: with the sliding window; null
+     * for a model without local layers).
+     */
+    public BlockInputs stepInputs(int[][] positionIds, float[] bias, float[] localBias, int keys) {
+        INDArray[] rope = rotary(positionIds);
+        long[] shape = {positionIds.length, 1, positionIds[0].length, keys};
+        return new BlockInputs(rope[0], rope[1], Nd4j.create(bias, shape, 'c'), localBias == null ? null : Nd4j.create(localBias, shape, 'c'));
     }
 
     /** Runs embedding, blocks and head; returns last_logits and, if asked, the full logits (copies the caller owns). */
     public Map<String, INDArray> forward(int[][] ids, BlockInputs in, PlannedGraph.Watcher watcher, boolean perHeadResult, boolean fullLogits) {
+        return forward(ids, in, watcher, perHeadResult, fullLogits, null, false);
+    }
+
+    /**
+     * The same, writing every layer's keys and values of these positions into {@code cache} from its current slot
+     * on; with {@code attendToCache} the queries also attend to the cache's earlier slots ({@code in} from
+     * {@link #stepInputs}): a step of cached decoding.
+     */
+    public Map<String, INDArray> forward(int[][] ids, BlockInputs in, PlannedGraph.Watcher watcher, boolean perHeadResult, boolean fullLogits,
+                                         KvCache cache, boolean attendToCache) {
         try {
             INDArray idArray = Nd4j.createFromArray(ids);
-            Plans p = plans(Arrays.toString(idArray.shape()) + perHeadResult + fullLogits);
-            PlannedGraph[] blockGraphs = blocks(perHeadResult);
-            INDArray x = p.run(0, embedding(), embedArena, Map.of(GemmaGraph.INPUT_IDS, idArray), watcher).get(GemmaGraph.EMBED_OUT);
+            PlannedGraph.Watcher w = cache == null ? watcher : cache.filling(watcher);
+            String slots = attendToCache ? "past" + cache.capacity() : "";
+            Plans p = plans(Arrays.toString(idArray.shape()) + perHeadResult + fullLogits + slots);
+            PlannedGraph[] blockGraphs = blocks(perHeadResult, attendToCache);
+            INDArray x = p.run(0, embedding(), embedArena, Map.of(GemmaGraph.INPUT_IDS, idArray), w).get(GemmaGraph.EMBED_OUT);
             for (int layer = 0; layer < blockGraphs.length; layer++) {
-                x = p.run(1 + layer, blockGraphs[layer], blockArenas[layer % 2], in.with(x), watcher).get(GemmaGraph.blockOutput(layer));
+                Map<String, INDArray> inputs = attendToCache ? in.withPast(x, layer, cfg.isSlidingLayer(layer), cache) : in.with(x);
+                x = p.run(1 + layer, blockGraphs[layer], blockArenas[layer % 2], inputs, w).get(GemmaGraph.blockOutput(layer));
             }
             Map<String, INDArray> out = p.run(1 + blockGraphs.length, head(fullLogits), headArena,
-                    Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {ids[0].length - 1})), watcher);
+                    Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {ids[0].length - 1})), w);
             Map<String, INDArray> copies = new LinkedHashMap<>();
             out.forEach((k, v) -> copies.put(k, v.dup()));
             evictBeyondBudget(p);
@@ -178,11 +223,11 @@ public final class GemmaSegments {
         });
     }
 
-    private PlannedGraph[] blocks(boolean perHeadResult) {
-        return blocks.computeIfAbsent(perHeadResult, v -> {
+    private PlannedGraph[] blocks(boolean perHeadResult, boolean pastKeys) {
+        return blocks.computeIfAbsent(new GemmaGraph.Variant(perHeadResult, false, pastKeys), v -> {
             PlannedGraph[] graphs = new PlannedGraph[cfg.numLayers()];
             for (int l = 0; l < graphs.length; l++) {
-                graphs[l] = new PlannedGraph(GemmaGraph.block(cfg, weights, l, new GemmaGraph.Variant(v, false)), GemmaGraph.blockOutput(l));
+                graphs[l] = new PlannedGraph(GemmaGraph.block(cfg, weights, l, v), GemmaGraph.blockOutput(l));
             }
             return graphs;
         });

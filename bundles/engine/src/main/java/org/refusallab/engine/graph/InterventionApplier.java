@@ -49,6 +49,17 @@ public final class InterventionApplier {
             act.assign(all.reshape(shape));
             return;
         }
+        if (iv.positions() == null && iv.heads() == null && source == null) {
+            // Some rows at every position (the study merges equal edits of several rows into one): one matrix edit
+            // weighted by a 0/1 row mask, instead of one get/edit/put per row (80% of a toy model's decoding time).
+            INDArray all = act.dup('c').reshape(-1, trailing);
+            long perRow = all.size(0) / batch; // every layout has the batch axis first
+            float[] selected = new float[(int) all.size(0)];
+            for (int r : rows) java.util.Arrays.fill(selected, (int) (r * perRow), (int) ((r + 1) * perRow), 1f);
+            editSelected(iv, all, Nd4j.createFromArray(selected).reshape(-1, 1), dir);
+            act.assign(all.reshape(shape));
+            return;
+        }
         for (int i = 0; i < rows.length; i++) {
             int srcRow = iv.sourceRows() != null ? iv.sourceRows()[i] : rows[i];
             if (source != null && (srcRow < 0 || srcRow >= source.size(0))) {
@@ -93,6 +104,17 @@ public final class InterventionApplier {
             case PROJECT_OUT -> target.subi(target.mmul(dir).mmul(dir.transpose()));
             case CLAMP -> target.addi(target.mmul(dir).rsub(iv.value()).mmul(dir.transpose()));
             case ADD -> target.addiRowVector(dir.reshape(dir.length()).mul(iv.value()));
+        }
+    }
+
+    /** {@link #edit} of the rows of {@code target} [n, trailing] where {@code selected} [n, 1] is 1 (0 elsewhere: left as they are). */
+    private static void editSelected(Intervention iv, INDArray target, INDArray selected, INDArray dir) {
+        switch (iv.kind()) {
+            case ZERO -> target.muliColumnVector(selected.rsub(1));
+            case PROJECT_OUT -> target.subi(target.mmul(dir).muli(selected).mmul(dir.transpose()));
+            case CLAMP -> target.addi(target.mmul(dir).rsub(iv.value()).muli(selected).mmul(dir.transpose()));
+            case ADD -> target.addi(selected.mmul(dir.reshape(1, dir.length())).muli(iv.value()));
+            case REPLACE -> throw new IllegalStateException("REPLACE edits rows one by one");
         }
     }
 

@@ -15,6 +15,7 @@ import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.refusallab.api.model.ForwardRequest;
+import org.refusallab.api.model.GenerationRequest;
 import org.refusallab.checkpoint.Checkpoint;
 import org.refusallab.checkpoint.GemmaConfig;
 import org.refusallab.checkpoint.GemmaConfigs;
@@ -30,7 +31,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * Times the engine's forward pass ({@link GemmaModel#run}, no hooks, last-position logits, as analyses call it) and,
+ * With {@code --decode N}: times greedy generation instead ({@link GemmaModel#generate} with key/value caches, no stop
+ * tokens, so every row makes N tokens): the whole call (the prompt's forward and N - 1 one-position steps), decode
+ * tokens/s = batch x N / that time, the prompt's forward alone (a generation of one token) and the mean step.
+ *
+ * <p>Otherwise times the engine's forward pass ({@link GemmaModel#run}, no hooks, last-position logits, as analyses call it) and,
  * in the same process, a GEMM FLOP/s ceiling: x [batch*seq, d_model] times a checkpoint MLP weight [d_mlp, d_model]
  * transposed, the largest matmul of a block. Peak RSS is the process's VmHWM, so it covers weights, graphs and every
  * forward so far; batches run in the order given.
@@ -62,6 +67,10 @@ public class BenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed for random weights and token ids; default 0")
     long seed;
 
+    @Option(names = "--decode", paramLabel = "N", defaultValue = "0",
+            description = "time greedy generation of N new tokens per row after the --seq prompt (cached decoding) instead of one forward; default 0 (forward)")
+    int decode;
+
     @Option(names = {"-v", "--verbose"}, description = "stack traces on errors")
     boolean verbose;
 
@@ -91,6 +100,7 @@ public class BenchCommand implements Callable<Integer> {
                 Nd4j.factory().blas().getMaxThreads(), Nd4j.factory().blas().getBlasVendor(), System.getenv("OPENBLAS_CORETYPE"),
                 String.join(" ", blasLibraries()));
         out.flush();
+        if (decode > 0) return decodeBench(out, ckpt, weightBytes);
         List<Row> rows = new ArrayList<>();
         try (GemmaModel model = new GemmaModel(ckpt, null)) {
             for (int b : batches) {
@@ -122,6 +132,7 @@ public class BenchCommand implements Callable<Integer> {
         if (seq < 1) throw new IllegalArgumentException("--seq must be positive, got " + seq);
         if (repeats < 1) throw new IllegalArgumentException("--repeats must be positive, got " + repeats);
         if (warmup < 0) throw new IllegalArgumentException("--warmup must be 0 or more, got " + warmup);
+        if (decode < 0) throw new IllegalArgumentException("--decode must be 0 or more, got " + decode);
         if (!weights.equals("random") && !weights.equals("checkpoint")) {
             throw new IllegalArgumentException("--weights must be random or checkpoint, got '" + weights + "'");
         }
@@ -144,10 +155,68 @@ public class BenchCommand implements Callable<Integer> {
         return new LoadedCheckpoint(cfg, GemmaTrainer.initialWeights(cfg, seed), dir, "float32");
     }
 
-    private Row measure(GemmaModel model, GemmaConfig cfg, int batch) {
+    /** One batch size's generation: the whole call, the prompt's forward alone, and peak RSS so far. */
+    public record DecodeRow(int batch, int seq, int newTokens, double generateSeconds, double minSeconds, double maxSeconds,
+                            double prefillSeconds, long peakRssBytes) {
+        double tokensPerSecond() {
+            return batch * newTokens / generateSeconds;
+        }
+
+        /** The mean one-position step: the call less the prompt's forward, over the N - 1 steps. */
+        double stepMillis() {
+            return newTokens > 1 ? (generateSeconds - prefillSeconds) / (newTokens - 1) * 1e3 : 0;
+        }
+    }
+
+    private Integer decodeBench(PrintWriter out, LoadedCheckpoint ckpt, long weightBytes) {
+        List<DecodeRow> rows = new ArrayList<>();
+        try (GemmaModel model = new GemmaModel(ckpt, null)) {
+            for (int b : batches) {
+                List<int[]> tokens = randomTokens(ckpt.config(), b);
+                GenerationRequest request = new GenerationRequest(tokens, decode, List.of());
+                for (int i = 0; i < warmup; i++) model.generate(request, Set.of());
+                double[] times = new double[repeats], prefill = new double[repeats];
+                for (int i = 0; i < repeats; i++) {
+                    long t = System.nanoTime();
+                    int[] first = model.generate(request, Set.of()).get(0);
+                    times[i] = (System.nanoTime() - t) / 1e9;
+                    if (first.length != decode) throw new IllegalStateException("generated " + first.length + " tokens, not " + decode);
+                    t = System.nanoTime();
+                    model.generate(new GenerationRequest(tokens, 1, List.of()), Set.of());
+                    prefill[i] = (System.nanoTime() - t) / 1e9;
+                }
+                Arrays.sort(times);
+                Arrays.sort(prefill);
+                DecodeRow r = new DecodeRow(b, seq, decode, median(times), times[0], times[repeats - 1], median(prefill), peakRssBytes());
+                rows.add(r);
+                out.printf("batch %d: generate %d tokens after %d: %.4f s (median of %d; min %.4f, max %.4f), %.2f tokens/s; prompt forward %.4f s, step %.2f ms; peak RSS %.2f GB%n",
+                        b, decode, seq, r.generateSeconds(), repeats, r.minSeconds(), r.maxSeconds(), r.tokensPerSecond(), r.prefillSeconds(),
+                        r.stepMillis(), r.peakRssBytes() / 1e9);
+                out.flush();
+            }
+        }
+        long peak = peakRssBytes();
+        out.println();
+        out.printf("%-6s %-5s %-5s %-11s %-10s %-10s %-10s %-12s %-10s %-10s%n", "batch", "seq", "new", "generate_s", "tokens/s", "prefill_s",
+                "step_ms", "peak_rss_GB", "min_s", "max_s");
+        for (DecodeRow r : rows) {
+            out.printf("%-6d %-5d %-5d %-11.4f %-10.2f %-10.4f %-10.2f %-12.2f %-10.4f %-10.4f%n", r.batch(), r.seq(), r.newTokens(), r.generateSeconds(),
+                    r.tokensPerSecond(), r.prefillSeconds(), r.stepMillis(), r.peakRssBytes() / 1e9, r.minSeconds(), r.maxSeconds());
+        }
+        out.printf("peak RSS %.2f GB = %.2fx the weights (%.2f GB)%n", peak / 1e9, (double) peak / weightBytes, weightBytes / 1e9);
+        out.flush();
+        return 0;
+    }
+
+    private List<int[]> randomTokens(GemmaConfig cfg, int batch) {
         Random random = new Random(seed + batch);
         List<int[]> tokens = new ArrayList<>();
         for (int r = 0; r < batch; r++) tokens.add(random.ints(seq, 0, cfg.vocabSize()).toArray());
+        return tokens;
+    }
+
+    private Row measure(GemmaModel model, GemmaConfig cfg, int batch) {
+        List<int[]> tokens = randomTokens(cfg, batch);
         ForwardRequest request = ForwardRequest.of(tokens);
         for (int i = 0; i < warmup; i++) model.run(request);
         double[] times = new double[repeats];

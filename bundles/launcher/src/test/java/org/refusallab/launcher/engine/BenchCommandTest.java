@@ -49,6 +49,26 @@ class BenchCommandTest {
     }
 
     @Test
+    void decodePrintsOneRowPerBatchWithConsistentThroughput() throws Exception {
+        assertEquals(0, run("bench", "--config", tinyConfigDir().toString(), "--batch", "1,3", "--seq", "4", "--decode", "5", "--repeats", "1",
+                "--warmup", "0"), err.toString());
+        List<String[]> rows = out.toString().lines().map(String::trim).filter(l -> l.matches("^\\d+\\s+\\d+\\s+\\d+\\s+[0-9.].*")).map(l -> l.split("\\s+")).toList();
+        assertEquals(2, rows.size(), out.toString());
+        for (int i = 0; i < 2; i++) {
+            String[] r = rows.get(i); // batch seq new generate_s tokens/s prefill_s step_ms peak_rss_GB min_s max_s
+            int batch = Integer.parseInt(r[0]), newTokens = Integer.parseInt(r[2]);
+            assertEquals(List.of(i == 0 ? 1 : 3, 4, 5), List.of(batch, Integer.parseInt(r[1]), newTokens));
+            double seconds = Double.parseDouble(r[3]);
+            assertTrue(seconds > 0, out.toString());
+            assertEquals(batch * newTokens / seconds, Double.parseDouble(r[4]), (0.01 + 5e-5 / seconds) * Double.parseDouble(r[4]) + 0.01, out.toString());
+            assertTrue(Double.parseDouble(r[7]) > 0, "peak RSS: " + out);
+        }
+        err.getBuffer().setLength(0);
+        assertEquals(1, run("bench", "--decode", "-1"));
+        assertEquals(List.of("refusal-lab: --decode must be 0 or more, got -1"), err.toString().lines().toList());
+    }
+
+    @Test
     void forwardFlopsCountEveryMatmul() throws Exception {
         var cfg = GemmaConfigs.read(tinyConfigDir().resolve("config.json")); // d 16, d_mlp 32, 2 heads x 8, 1 kv head, vocab 64, 2 layers
         int b = 2, s = 3, t = b * s;
