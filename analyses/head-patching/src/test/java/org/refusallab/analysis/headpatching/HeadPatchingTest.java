@@ -78,11 +78,26 @@ class HeadPatchingTest {
                         double expected = Stats.recovered(Stats.mean(patched), Stats.mean(base), Stats.mean(source));
                         double got = Independent.series(bar, d == 0 ? "noising" : "denoising")[shown];
                         assertEquals(expected, got, 1e-3 * Math.max(1, Math.abs(expected)), threshold + " " + positions + " " + sets.get(s).name() + " dir " + d);
+                        if (s == 0) {
+                            // the direct heads' finding (noising: claim 1, denoising: claim 3) reads the same fraction and its per-pair values
+                            var measure = r.findings().get(d == 0 ? 0 : 2).measures().get(0);
+                            assertEquals(expected, measure.value(), 1e-3 * Math.max(1, Math.abs(expected)));
+                            assertEquals(3, measure.perPair().size());
+                            for (int k = 0; k < 3; k++) {
+                                double f = Stats.recovered(patched[k], base[k], source[k]);
+                                assertEquals(f, measure.perPair().get(k), 1e-3 * Math.max(1, Math.abs(f)));
+                            }
+                            assertNull(measure.interval(), "no held-out pairs on the fixture: no interval");
+                        }
                     }
                     shown++;
                 }
                 assertEquals(shown, bar.xLabels().size());
                 assertEquals(5, r.findings().size());
+                for (var f : r.findings()) {
+                    assertNotNull(f.rule(), f.claim());
+                    assertEquals(f.verdict(), f.recomputed(false), "the published measures give the verdict: " + f.claim());
+                }
             }
         }
     }
@@ -195,7 +210,8 @@ class HeadPatchingTest {
         AnalysisResult r = lab.run(new HeadPatching(lab.studies()), params("1.5", "all"));
         for (var f : r.findings()) {
             assertEquals(Verdict.NOT_APPLICABLE, f.verdict(), f.claim());
-            assertTrue(f.measured().contains("no direct heads"), f.measured());
+            assertTrue(f.note().contains("no direct heads"), f.note());
+            assertTrue(f.rule() != null && f.measures().isEmpty(), "a written rule without measures: " + f.claim());
         }
         assertTrue(r.tables().stream().noneMatch(t -> t.id().equals("patched-generations")));
         // at threshold 1.5 every head is "other": that set alone is patched and plotted
@@ -212,22 +228,26 @@ class HeadPatchingTest {
 
     @Test
     void verdictRulesGiveEveryOutcome() {
-        assertEquals(Verdict.AGREES, HeadPatching.noisingVerdict(0.9));
-        assertEquals(Verdict.PARTLY, HeadPatching.noisingVerdict(0.6));
-        assertEquals(Verdict.DISAGREES, HeadPatching.noisingVerdict(0.2));
-        assertEquals(Verdict.AGREES, HeadPatching.bypassVerdict(3, 3));
-        assertEquals(Verdict.PARTLY, HeadPatching.bypassVerdict(4, 2));
-        assertEquals(Verdict.DISAGREES, HeadPatching.bypassVerdict(3, 1));
-        assertEquals(Verdict.NOT_APPLICABLE, HeadPatching.bypassVerdict(0, 0));
-        assertEquals(Verdict.AGREES, HeadPatching.denoisingVerdict(0.7));
-        assertEquals(Verdict.PARTLY, HeadPatching.denoisingVerdict(0.3));
-        assertEquals(Verdict.DISAGREES, HeadPatching.denoisingVerdict(0.1));
-        assertEquals(Verdict.AGREES, HeadPatching.inducedVerdict(0, 1 / 3.0));
-        assertEquals(Verdict.PARTLY, HeadPatching.inducedVerdict(0, 1));
-        assertEquals(Verdict.DISAGREES, HeadPatching.inducedVerdict(0.2, 0.2));
-        assertEquals(Verdict.AGREES, HeadPatching.antagonismVerdict(0.7, 0.1));
-        assertEquals(Verdict.PARTLY, HeadPatching.antagonismVerdict(0.7, 0.4));
-        assertEquals(Verdict.DISAGREES, HeadPatching.antagonismVerdict(0.7, 0.8));
-        assertEquals(Verdict.NOT_APPLICABLE, HeadPatching.antagonismVerdict(Double.NaN, 0.1));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.NOISING, 0.9));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.NOISING, 0.75));
+        assertEquals(Verdict.PARTLY, HeadPatching.verdict(HeadPatching.NOISING, 0.6));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.NOISING, 0.2));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.BYPASS, 3 / 3.0));
+        assertEquals(Verdict.PARTLY, HeadPatching.verdict(HeadPatching.BYPASS, 2 / 4.0));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.BYPASS, 1 / 3.0));
+        assertEquals(Verdict.NOT_APPLICABLE, HeadPatching.verdict(HeadPatching.BYPASS, Double.NaN), "the baseline refuses none: 0/0");
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.DENOISING, 0.7));
+        assertEquals(Verdict.PARTLY, HeadPatching.verdict(HeadPatching.DENOISING, 0.3));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.DENOISING, 0.1));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0, 1 / 3.0)));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0, 2 / 3.0)), "2 of 3 is still not most");
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0, 1 / 336.0)), "one new refusal of 336 is some");
+        assertEquals(Verdict.PARTLY, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0, 1)));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0.2, 0.2)));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0.5, 0.2)));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.ANTAGONISM, HeadPatching.antagonism(0.7, 0.1)));
+        assertEquals(Verdict.PARTLY, HeadPatching.verdict(HeadPatching.ANTAGONISM, HeadPatching.antagonism(0.7, 0.4)));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.ANTAGONISM, HeadPatching.antagonism(0.7, 0.8)));
+        assertEquals(Verdict.NOT_APPLICABLE, HeadPatching.ANTAGONISM.judge(List.of(), false), "no diagonal heads: no measures");
     }
 }
