@@ -250,4 +250,54 @@ class HeadPatchingTest {
         assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.ANTAGONISM, HeadPatching.antagonism(0.7, 0.8)));
         assertEquals(Verdict.NOT_APPLICABLE, HeadPatching.ANTAGONISM.judge(List.of(), false), "no diagonal heads: no measures");
     }
+
+    /**
+     * A planted answer with held-out pairs (the fixture has none): 3 seed and 3 held-out pairs with known metrics and
+     * refusals; each finding's value is over the seed pairs, its per-pair values are the seed pairs', and its interval
+     * is the seeded bootstrap over the held-out pairs (here constant, so the interval is a point).
+     */
+    @Test
+    void findingsMeasureTheSeedPairsAndBootstrapTheHeldOutPairs() {
+        var direct = new HeadPatching.HeadSet("direct", List.of(new HeadClasses.Head(1, 0)));
+        var diagonal = new HeadPatching.HeadSet("diagonal", List.of(new HeadClasses.Head(1, 1)));
+        var both = new HeadPatching.HeadSet("direct + diagonal", List.of(new HeadClasses.Head(1, 0), new HeadClasses.Head(1, 1)));
+        var other = new HeadPatching.HeadSet("other middle heads", List.of());
+        // noising: base 10, source 0; denoising: base 0, source 10. Seed pairs recover 0.8, 0.9, 1.0 (noising) and 0.6 (denoising);
+        // held-out pairs recover 0.2 (noising) and 0.1 (denoising)
+        double[] hi = {10, 10, 10, 10, 10, 10}, lo = {0, 0, 0, 0, 0, 0};
+        double[][][] patched = new double[2][4][];
+        patched[0][0] = new double[] {2, 1, 0, 8, 8, 8};
+        patched[1][0] = new double[] {6, 6, 6, 1, 1, 1};
+        patched[0][1] = patched[0][0];
+        patched[1][1] = patched[1][0];
+        patched[0][2] = patched[0][0];
+        patched[1][2] = new double[] {1, 1, 1, 1, 1, 1};  // direct + diagonal: 0.1 recovered
+        patched[0][3] = new double[6];
+        patched[1][3] = new double[6];
+        var m = new HeadPatching.Measured(new double[][] {hi, lo}, new double[][] {lo, hi}, patched, List.of());
+        List<HeadPatching.Generated> gens = new java.util.ArrayList<>();
+        // noising: seed pairs all refused at baseline, 2 of them bypassed; held-out: refused, not bypassed
+        boolean[] noisedRefused = {false, false, true, true, true, true};
+        for (int p = 0; p < 6; p++) gens.add(new HeadPatching.Generated(HeadPatching.Direction.NOISING, "h" + p, "", true, "", noisedRefused[p]));
+        // denoising: seed pair 0 newly refused (1 of 3), held-out pairs none
+        for (int p = 0; p < 6; p++) gens.add(new HeadPatching.Generated(HeadPatching.Direction.DENOISING, "s" + p, "", false, "", p == 0));
+        var f = HeadPatching.findings(m, List.of(direct, diagonal, both, other), gens, null, 3, false);
+        var noise = f.get(0).measures().get(0);
+        assertEquals(0.9, noise.value(), 1e-12);
+        assertEquals(List.of(0.8, 0.9, 1.0), noise.perPair().stream().map(x -> Math.round(x * 1e9) / 1e9).toList());
+        assertEquals(0.2, noise.interval().lo(), 1e-12);
+        assertEquals(0.2, noise.interval().hi(), 1e-12);
+        assertEquals(3, noise.interval().n());
+        assertEquals(Verdict.PARTLY, f.get(0).verdict(), "0.9 over the seed pairs, but the held-out interval lies below 0.75");
+        assertEquals(2 / 3.0, f.get(1).measures().get(0).value(), 1e-12);
+        assertEquals(Verdict.PARTLY, f.get(1).verdict());
+        assertEquals(0.6, f.get(2).measures().get(0).value(), 1e-12);
+        assertEquals(Verdict.PARTLY, f.get(2).verdict(), "0.6 over the seed pairs; held-out 0.1 below 0.5");
+        assertEquals(1 / 3.0, f.get(3).measures().get(0).value(), 1e-12);
+        assertEquals(List.of(1.0, 0.0, 0.0), f.get(3).measures().get(0).perPair());
+        assertEquals(Verdict.PARTLY, f.get(3).verdict(), "1 of 3 seed prompts newly refused; none of the held-out");
+        assertEquals(-0.15, f.get(4).measures().get(0).value(), 1e-12);
+        assertEquals(0.1 - 0.6 + 0.1, f.get(4).measures().get(1).value(), 1e-12);
+        for (var x : f) assertEquals(x.verdict(), x.recomputed(false), x.claim());
+    }
 }
