@@ -189,4 +189,37 @@ class ClampSweepTest {
         assertEquals(24, v[12], 1e-12);
         assertArrayEquals(new double[] {-3, 0, 12, 24}, ClampSweep.covering(new double[] {0, 12, 24}, 20, -3), 1e-12);
     }
+
+    /**
+     * A planted answer with held-out pairs (the fixture has none): 3 seed and 2 held-out pairs. The seed pairs' curves
+     * rise exactly linearly (harmful 2v + 1, harmless v), the held-out pairs' fall; the linearity measure is 1 over the
+     * seed pairs with a held-out interval of -1, so the verdict is PARTLY.
+     */
+    @Test
+    void findingsMeasureTheSeedPairsAndBootstrapTheHeldOutPairs() {
+        double[] values = {0, 1, 2, 3};
+        int np = 5;
+        double[][] metric = new double[values.length][2 * np];
+        for (int v = 0; v < values.length; v++) {
+            for (int p = 0; p < np; p++) {
+                boolean seed = p < 3;
+                metric[v][p] = seed ? 2 * values[v] + 1 : -values[v];
+                metric[v][np + p] = seed ? values[v] : -2 * values[v];
+            }
+        }
+        var f = ClampSweep.findings(values, metric, 3, 2, Double.NaN, 0, 4, true, 18, 10, false);
+        var linear = f.get(0).measures().get(0);
+        assertEquals(1, linear.value(), 1e-12);
+        assertEquals(3, linear.perPair().size());
+        assertEquals(-1, linear.interval().lo(), 1e-12);
+        assertEquals(-1, linear.interval().hi(), 1e-12);
+        assertEquals(2, linear.interval().n());
+        assertEquals(Verdict.PARTLY, f.get(0).verdict());
+        // seed gap: mean (v + 1) = 2.5 over a range 0..7
+        assertEquals(2.5 / 7, f.get(1).measures().get(0).value(), 1e-12);
+        assertEquals(0.5, f.get(2).measures().get(0).value(), 1e-12, "start 2 is half way from harmless 0 to harmful 4");
+        assertEquals(Verdict.AGREES, f.get(2).verdict());
+        assertTrue(f.get(0).note().isEmpty() || !f.get(0).note().contains("scaled"), "18 layers: no scaling note");
+        for (var x : f) assertEquals(x.verdict(), x.recomputed(false), x.claim());
+    }
 }
