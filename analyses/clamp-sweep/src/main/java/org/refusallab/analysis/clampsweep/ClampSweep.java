@@ -16,7 +16,9 @@ import org.refusallab.api.model.Intervention;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Measure;
 import org.refusallab.api.result.Provenance;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.Completion;
 import org.refusallab.api.study.LayerGroups;
@@ -35,7 +37,8 @@ import org.refusallab.api.sweep.RowResult;
  * the unit refusal direction at {@code blocks.10.hook_resid_pre} (scaled to the model's depth), last position, clamped
  * to a range of values (the seed's 0..12, scaled to this model's observed components), on harmful and harmless
  * prompts: the metric against the clamp value with a linear fit, and greedy generations at several values with the
- * refusal rate and the value where refusals start. Every (prompt, value) is a row of one sweep.
+ * refusal rate and the value where refusals start. Every (prompt, value) is a row of one sweep. No {@code assumes}: the clamp
+ * edits hook_resid_pre and the metric is the model's own output, so no linearity is relied on.
  */
 @Component(service = Analysis.class)
 @AnalysisInfo(id = ClampSweep.ID, title = "Clamping the refusal component", order = 105,
@@ -308,7 +311,8 @@ public final class ClampSweep implements Analysis {
         }
         String summary = "Refusal component clamped at blocks." + layer + ".hook_resid_pre, last position, to " + values.length + " values (" + valuesNote + "), "
                 + who + (g == null ? "; no generations (generationEvery = 0)." : "; generations at " + gv.length + " values.") + Verdicts.layerNote(n);
-        return new AnalysisResult(summary, figs, tables, findings(fh, fl, harmfulCurve, harmlessCurve, startHarmless, startHarmful, lComp, hComp, g != null, n, layer));
+        return new AnalysisResult(summary, figs, tables, findings(values, metric, study.pairs().size(), startHarmless, startHarmful, lComp, hComp, g != null, n, layer,
+                Verdicts.isSeedModel(study.model().info())));
     }
 
     private static double[] fit(Fit f, double[] xs) {
@@ -328,55 +332,92 @@ public final class ClampSweep implements Analysis {
         return Double.isNaN(x) ? "none" : num(x);
     }
 
-    // ---- findings: each verdict rule is a pure function; its text is shown with the measurement
+    // ---- findings: each claim's rule is a first-class Rule applied to Measures over the pairs (seed pairs' value and
+    // range, bootstrap interval over the held-out pairs)
 
-    static final String LINEAR_RULE = "AGREES when both slopes are > 0 and both R^2 >= 0.9; PARTLY when both slopes are > 0; else DISAGREES";
+    static final Rule LINEAR = Rule.atLeast("smooth and linear = the smaller of the two curves' signed R^2 (sign of the slope x R^2 of the linear fit) "
+            + ">= 0.9, i.e. both slopes > 0 and both R^2 >= 0.9; PARTLY when it is > 0 (both slopes > 0)", 0.9).partly(Double.MIN_VALUE);
 
-    static Finding.Verdict linearVerdict(Fit harmful, Fit harmless) {
-        boolean up = harmful.slope() > 0 && harmless.slope() > 0;
-        return Verdicts.of(up && harmful.r2() >= 0.9 && harmless.r2() >= 0.9, up);
+    static final Rule GAP = Rule.atLeast("a difference = |mean over clamp values of (harmful - harmless metric)| / (range of both curves) >= 0.10 "
+            + "(PARTLY >= 0.03); NOT_APPLICABLE when the curves are flat", 0.1).partly(0.03);
+
+    /** (0, 1]: 1e-9 above 0 excludes the harmless component itself and keeps the harmful one inside at floating-point precision. */
+    static final Rule START = Rule.within("around ~6 between ~4 and ~11 = where the harmless prompts' refusals start (rate >= threshold), as a share of the way "
+            + "from their unclamped component to the harmful prompts' ((start - harmless) / (harmful - harmless)), is in (0, 1] (the seed: (6 - 4) / (11 - 4) "
+            + "= 0.29), i.e. within 0.5 + 1e-9 +/- 0.5; PARTLY when refusals start elsewhere; DISAGREES when no clamp value reaches the threshold (inf); "
+            + "NOT_APPLICABLE when the harmful component is not above the harmless one", 0.5 + 1e-9, 0.5).partly(Double.MAX_VALUE);
+
+    /** sign(slope) * R^2 of the least-squares line (0 for a flat curve). */
+    static double signedR2(Fit f) {
+        return f.slope() > 0 ? f.r2() : f.slope() < 0 ? -f.r2() : 0;
     }
 
-    static final String GAP_RULE = "gap = |mean over clamp values of (harmful - harmless metric)| / (range of both curves): AGREES at >= 0.10, PARTLY at >= 0.03, "
-            + "else DISAGREES; NOT_APPLICABLE when the curves are flat";
-
-    static Finding.Verdict gapVerdict(double meanGap, double range) {
-        if (!(range > 0)) return Finding.Verdict.NOT_APPLICABLE;
-        double rel = Math.abs(meanGap) / range;
-        return Verdicts.of(rel >= 0.1, rel >= 0.03);
+    /** The measure of the linearity claim: the smaller signed R^2 of the two fits. */
+    static double linearity(Fit harmful, Fit harmless) {
+        return Math.min(signedR2(harmful), signedR2(harmless));
     }
 
-    static final String START_RULE = "AGREES when refusals of the harmless prompts start (rate >= threshold) at a clamp value above their unclamped component and "
-            + "at most the harmful prompts' (the seed: 4 < 6 < 11); PARTLY when they start elsewhere; DISAGREES when no clamp value reaches the threshold";
-
-    static Finding.Verdict startVerdict(double start, double harmless, double harmful) {
-        if (Double.isNaN(start)) return Finding.Verdict.DISAGREES;
-        return Verdicts.of(start > harmless && start <= harmful, true);
-    }
-
-    static List<Finding> findings(Fit fh, Fit fl, double[] harmfulCurve, double[] harmlessCurve, double startHarmless, double startHarmful,
-            double harmlessComp, double harmfulComp, boolean generated, int nLayers, int layer) {
-        String note = Verdicts.layerNote(nLayers);
+    /** The measure of the gap claim: |mean gap| / range; NaN for flat curves. */
+    static double relativeGap(double[] harmfulCurve, double[] harmlessCurve) {
         double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY, gap = 0;
         for (int v = 0; v < harmfulCurve.length; v++) {
             lo = Math.min(lo, Math.min(harmfulCurve[v], harmlessCurve[v]));
             hi = Math.max(hi, Math.max(harmfulCurve[v], harmlessCurve[v]));
             gap += (harmfulCurve[v] - harmlessCurve[v]) / harmfulCurve.length;
         }
+        return hi - lo > 0 ? Math.abs(gap) / (hi - lo) : Double.NaN;
+    }
+
+    /** The measure of the start claim: (start - harmless) / (harmful - harmless); inf when refusals never start; NaN when harmful <= harmless. */
+    static double startShare(double start, double harmless, double harmful) {
+        if (!(harmful > harmless)) return Double.NaN;
+        return Double.isNaN(start) ? Double.POSITIVE_INFINITY : (start - harmless) / (harmful - harmless);
+    }
+
+    /** Rule applied to values (for the rule tests). */
+    static Finding.Verdict verdict(Rule rule, double value) {
+        return rule.judge(List.of(Measure.of("m", value, "")), false);
+    }
+
+    /** The mean curve over the pairs at {@code idx}: harmful prompt p is column p, its harmless twin column nPairs + p. */
+    static double[] curve(double[][] metric, int[] idx, int nPairs, boolean harmful) {
+        double[] out = new double[metric.length];
+        for (int v = 0; v < metric.length; v++) {
+            double s = 0;
+            for (int p : idx) s += metric[v][harmful ? p : nPairs + p];
+            out[v] = s / idx.length;
+        }
+        return out;
+    }
+
+    static List<Finding> findings(double[] values, double[][] metric, int nSeed, double startHarmless, double startHarmful,
+            double harmlessComp, double harmfulComp, boolean generated, int nLayers, int layer, boolean seedModel) {
+        int np = metric[0].length / 2, nHeld = np - nSeed;
+        String note = Verdicts.layerRule(nLayers, 10);
+        Measure linear = Verdicts.overPairs("smaller signed R^2 of the harmful and harmless fits at L" + layer, nSeed, nHeld,
+                idx -> linearity(Fit.of(values, curve(metric, idx, np, true)), Fit.of(values, curve(metric, idx, np, false))));
+        int[] seed = new int[nSeed];
+        for (int i = 0; i < nSeed; i++) seed[i] = i;
+        Fit fh = Fit.of(values, curve(metric, seed, np, true)), fl = Fit.of(values, curve(metric, seed, np, false));
+        String fits = String.format("Seed pairs: harmful slope %s, R^2 %s; harmless slope %s, R^2 %s.", Stats.fmt(fh.slope()), Stats.fmt(fh.r2()),
+                Stats.fmt(fl.slope()), Stats.fmt(fl.r2()));
+        Measure gap = Verdicts.overPairs("|mean harmful - harmless metric| / range of the curves", nSeed, nHeld,
+                idx -> relativeGap(curve(metric, idx, np, true), curve(metric, idx, np, false)));
         List<Finding> out = new ArrayList<>();
-        out.add(new Finding("Clamping the refusal component at L10 resid_pre" + note + ", the refusal metric increases smoothly and linearly with it.",
-                String.format("at L%d: harmful slope %s, R^2 %s; harmless slope %s, R^2 %s (rule: %s)", layer, Stats.fmt(fh.slope()), Stats.fmt(fh.r2()),
-                        Stats.fmt(fl.slope()), Stats.fmt(fl.r2()), LINEAR_RULE), linearVerdict(fh, fl)));
-        out.add(new Finding("There is an unexplained difference between the harmful and harmless curves.",
-                String.format("mean harmful - harmless metric at the same clamp %s, range of the curves %s (rule: %s)", Stats.fmt(gap), Stats.fmt(hi - lo), GAP_RULE),
-                gapVerdict(gap, hi - lo)));
+        out.add(Finding.judge("Clamping the refusal component at L10 resid_pre, the refusal metric increases smoothly and linearly with it.", LINEAR, seedModel,
+                (note.isEmpty() ? "" : note + " ") + fits, linear));
+        out.add(Finding.judge("There is an unexplained difference between the harmful and harmless curves.", GAP, seedModel,
+                Double.isNaN(gap.value()) ? "Not applicable: the curves are flat." : "", gap));
         String claim = "Clear refusals start around a component of ~6, compared to ~4 on harmless and ~11 on harmful instructions.";
         if (!generated) {
-            out.add(new Finding(claim, "not measured: no generations (generationEvery = 0)", Finding.Verdict.NOT_APPLICABLE));
+            out.add(Finding.judge(claim, START, seedModel, "Not measured: no generations (generationEvery = 0)."));
         } else {
-            out.add(new Finding(claim, String.format("harmless prompts refuse from %s (harmful from %s); unclamped components: harmless %s, harmful %s (rule: %s)",
-                    text(startHarmless), text(startHarmful), Stats.fmt(harmlessComp), Stats.fmt(harmfulComp), START_RULE),
-                    startVerdict(startHarmless, harmlessComp, harmfulComp)));
+            double share = startShare(startHarmless, harmlessComp, harmfulComp);
+            String how = String.format("Harmless prompts refuse from a clamp of %s (harmful from %s); unclamped components: harmless %s, harmful %s (means over the "
+                    + "%d pairs' prompts).", text(startHarmless), text(startHarmful), Stats.fmt(harmlessComp), Stats.fmt(harmfulComp), np);
+            out.add(Finding.judge(claim, START, seedModel, how + (Double.isNaN(share) ? " Not applicable: the harmful component is not above the harmless one." : ""),
+                    Measure.of("harmless refusal start, share of the way from the harmless to the harmful component", share,
+                            "greedy generations of the " + np + " pairs' harmless prompts")));
         }
         return out;
     }

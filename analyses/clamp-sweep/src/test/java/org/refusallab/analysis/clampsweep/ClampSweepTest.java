@@ -96,6 +96,22 @@ class ClampSweepTest {
             }
         }
         assertEquals(3, r.findings().size());
+        // the findings' measures by hand: the smaller signed R^2 of the two fits, |mean gap| / range (the fixture has the 3 seed pairs only)
+        double[] byHandL = leastSquares(values, expL);
+        double linear = Math.min(Math.signum(byHand[0]) * byHand[1], Math.signum(byHandL[0]) * byHandL[1]);
+        assertEquals(linear, r.findings().get(0).measures().get(0).value(), 2e-3);
+        assertEquals(3, r.findings().get(0).measures().get(0).perPair().size());
+        double lo = Double.POSITIVE_INFINITY, hi = Double.NEGATIVE_INFINITY, gap = 0;
+        for (int v = 0; v < nv; v++) {
+            lo = Math.min(lo, Math.min(expH[v], expL[v]));
+            hi = Math.max(hi, Math.max(expH[v], expL[v]));
+            gap += (expH[v] - expL[v]) / nv;
+        }
+        assertEquals(Math.abs(gap) / (hi - lo), r.findings().get(1).measures().get(0).value(), 1e-3);
+        for (var f : r.findings()) {
+            assertNotNull(f.rule(), f.claim());
+            assertEquals(f.verdict(), f.recomputed(false), f.claim());
+        }
     }
 
     private static double[] leastSquares(double[] x, double[] y) {
@@ -131,6 +147,7 @@ class ClampSweepTest {
         AnalysisResult r = lab.run(new ClampSweep(lab.studies()), p);
         assertEquals(List.of("0.000", "1.500", "3.000"), Independent.figure(r, "metric-vs-clamp").xLabels());
         assertEquals(Verdict.NOT_APPLICABLE, r.findings().get(2).verdict());
+        assertTrue(r.findings().get(2).note().contains("no generations"), r.findings().get(2).note());
         Map<String, String> bad = params();
         bad.put("values", "0|one|2");
         var e = assertThrows(IllegalArgumentException.class, () -> lab.run(new ClampSweep(lab.studies()), bad));
@@ -147,17 +164,23 @@ class ClampSweepTest {
 
     @Test
     void verdictRulesGiveEveryOutcome() {
-        assertEquals(Verdict.AGREES, ClampSweep.linearVerdict(new ClampSweep.Fit(1, 0, 0.95), new ClampSweep.Fit(0.5, 0, 0.99)));
-        assertEquals(Verdict.PARTLY, ClampSweep.linearVerdict(new ClampSweep.Fit(1, 0, 0.5), new ClampSweep.Fit(0.5, 0, 0.99)));
-        assertEquals(Verdict.DISAGREES, ClampSweep.linearVerdict(new ClampSweep.Fit(-1, 0, 0.95), new ClampSweep.Fit(0.5, 0, 0.99)));
-        assertEquals(Verdict.AGREES, ClampSweep.gapVerdict(-2, 10));
-        assertEquals(Verdict.PARTLY, ClampSweep.gapVerdict(0.5, 10));
-        assertEquals(Verdict.DISAGREES, ClampSweep.gapVerdict(0.1, 10));
-        assertEquals(Verdict.NOT_APPLICABLE, ClampSweep.gapVerdict(0, 0));
-        assertEquals(Verdict.AGREES, ClampSweep.startVerdict(6, 4, 11));
-        assertEquals(Verdict.PARTLY, ClampSweep.startVerdict(12, 4, 11));
-        assertEquals(Verdict.PARTLY, ClampSweep.startVerdict(2, 4, 11));
-        assertEquals(Verdict.DISAGREES, ClampSweep.startVerdict(Double.NaN, 4, 11));
+        assertEquals(Verdict.AGREES, ClampSweep.verdict(ClampSweep.LINEAR, ClampSweep.linearity(new ClampSweep.Fit(1, 0, 0.95), new ClampSweep.Fit(0.5, 0, 0.99))));
+        assertEquals(Verdict.PARTLY, ClampSweep.verdict(ClampSweep.LINEAR, ClampSweep.linearity(new ClampSweep.Fit(1, 0, 0.5), new ClampSweep.Fit(0.5, 0, 0.99))));
+        assertEquals(Verdict.DISAGREES, ClampSweep.verdict(ClampSweep.LINEAR, ClampSweep.linearity(new ClampSweep.Fit(-1, 0, 0.95), new ClampSweep.Fit(0.5, 0, 0.99))));
+        assertEquals(Verdict.DISAGREES, ClampSweep.verdict(ClampSweep.LINEAR, ClampSweep.linearity(new ClampSweep.Fit(0, 1, Double.NaN), new ClampSweep.Fit(0.5, 0, 0.99))),
+                "a flat curve does not increase");
+        double[] flat = {1, 1, 1};
+        assertEquals(Verdict.AGREES, ClampSweep.verdict(ClampSweep.GAP, ClampSweep.relativeGap(new double[] {0, 5, 10}, new double[] {2, 7, 12})), "gap 2 of range 12");
+        assertEquals(Verdict.PARTLY, ClampSweep.verdict(ClampSweep.GAP, ClampSweep.relativeGap(new double[] {0.5, 5.5, 10.5}, new double[] {0, 5, 10})), "0.5 of 10.5");
+        assertEquals(Verdict.DISAGREES, ClampSweep.verdict(ClampSweep.GAP, ClampSweep.relativeGap(new double[] {0.1, 5.1, 10.1}, new double[] {0, 5, 10})));
+        assertEquals(Verdict.NOT_APPLICABLE, ClampSweep.verdict(ClampSweep.GAP, ClampSweep.relativeGap(flat, flat)));
+        assertEquals(Verdict.AGREES, ClampSweep.verdict(ClampSweep.START, ClampSweep.startShare(6, 4, 11)));
+        assertEquals(Verdict.AGREES, ClampSweep.verdict(ClampSweep.START, ClampSweep.startShare(11, 4, 11)), "at the harmful component: inside");
+        assertEquals(Verdict.PARTLY, ClampSweep.verdict(ClampSweep.START, ClampSweep.startShare(4, 4, 11)), "at the harmless component: outside");
+        assertEquals(Verdict.PARTLY, ClampSweep.verdict(ClampSweep.START, ClampSweep.startShare(12, 4, 11)));
+        assertEquals(Verdict.PARTLY, ClampSweep.verdict(ClampSweep.START, ClampSweep.startShare(2, 4, 11)));
+        assertEquals(Verdict.DISAGREES, ClampSweep.verdict(ClampSweep.START, ClampSweep.startShare(Double.NaN, 4, 11)));
+        assertEquals(Verdict.NOT_APPLICABLE, ClampSweep.verdict(ClampSweep.START, ClampSweep.startShare(6, 11, 4)), "harmful not above harmless");
         assertEquals(2.0, ClampSweep.refusalStart(new double[] {0, 1, 2, 3}, new double[] {0, 0.2, 0.5, 1}, 0.5));
         assertTrue(Double.isNaN(ClampSweep.refusalStart(new double[] {0, 1}, new double[] {0, 0.2}, 0.5)));
         double[] v = ClampSweep.scaledValues(22, 8, 13);
@@ -165,5 +188,38 @@ class ClampSweepTest {
         assertEquals(2, v[1], 1e-12);
         assertEquals(24, v[12], 1e-12);
         assertArrayEquals(new double[] {-3, 0, 12, 24}, ClampSweep.covering(new double[] {0, 12, 24}, 20, -3), 1e-12);
+    }
+
+    /**
+     * A planted answer with held-out pairs (the fixture has none): 3 seed and 2 held-out pairs. The seed pairs' curves
+     * rise exactly linearly (harmful 2v + 1, harmless v), the held-out pairs' fall; the linearity measure is 1 over the
+     * seed pairs with a held-out interval of -1, so the verdict is PARTLY.
+     */
+    @Test
+    void findingsMeasureTheSeedPairsAndBootstrapTheHeldOutPairs() {
+        double[] values = {0, 1, 2, 3};
+        int np = 5;
+        double[][] metric = new double[values.length][2 * np];
+        for (int v = 0; v < values.length; v++) {
+            for (int p = 0; p < np; p++) {
+                boolean seed = p < 3;
+                metric[v][p] = seed ? 2 * values[v] + 1 : -values[v];
+                metric[v][np + p] = seed ? values[v] : -2 * values[v];
+            }
+        }
+        var f = ClampSweep.findings(values, metric, 3, 2, Double.NaN, 0, 4, true, 18, 10, false);
+        var linear = f.get(0).measures().get(0);
+        assertEquals(1, linear.value(), 1e-12);
+        assertEquals(3, linear.perPair().size());
+        assertEquals(-1, linear.interval().lo(), 1e-12);
+        assertEquals(-1, linear.interval().hi(), 1e-12);
+        assertEquals(2, linear.interval().n());
+        assertEquals(Verdict.PARTLY, f.get(0).verdict());
+        // seed gap: mean (v + 1) = 2.5 over a range 0..7
+        assertEquals(2.5 / 7, f.get(1).measures().get(0).value(), 1e-12);
+        assertEquals(0.5, f.get(2).measures().get(0).value(), 1e-12, "start 2 is half way from harmless 0 to harmful 4");
+        assertEquals(Verdict.AGREES, f.get(2).verdict());
+        assertTrue(f.get(0).note().isEmpty() || !f.get(0).note().contains("scaled"), "18 layers: no scaling note");
+        for (var x : f) assertEquals(x.verdict(), x.recomputed(false), x.claim());
     }
 }

@@ -18,7 +18,9 @@ import org.refusallab.api.model.Tensor;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Measure;
 import org.refusallab.api.result.Provenance;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.Completion;
 import org.refusallab.api.study.HeadClassParameters;
@@ -29,6 +31,7 @@ import org.refusallab.api.study.Stats;
 import org.refusallab.api.study.Study;
 import org.refusallab.api.study.StudyParameters;
 import org.refusallab.api.study.StudyService;
+import org.refusallab.api.study.Verdicts;
 import org.refusallab.api.sweep.ReadOut;
 import org.refusallab.api.sweep.Row;
 import org.refusallab.api.sweep.RowResult;
@@ -39,7 +42,8 @@ import org.refusallab.api.sweep.RowResult;
  * study.eval.harmless). The prompts have no twins, so each direct head's {@code attn.hook_result} at the last
  * position is replaced by its mean over the other set's prompts: noising runs the harmful prompts with the harmless
  * mean, denoising the harmless prompts with the harmful mean. The refusal metric and the refusal rate of greedy
- * generations, baseline vs patched. Rows of one sweep per stage (reads, metrics, generations).
+ * generations, baseline vs patched. Rows of one sweep per stage (reads, metrics, generations). No {@code assumes}: the
+ * patched heads' results flow through the model's own forward pass and the metric is the model's own output.
  */
 @Component(service = Analysis.class)
 @AnalysisInfo(id = DiverseHeadPatching.ID, title = "Direct heads on diverse prompts (format-specific?)", order = 115,
@@ -195,9 +199,9 @@ public final class DiverseHeadPatching implements Analysis {
         String sets = harmful.size() + " harmful and " + harmless.size() + " harmless instructions (study.eval.harmful, study.eval.harmless; first study.eval.limit = "
                 + study.parameters().eval_limit() + " of each, 0 = all)";
         if (direct.isEmpty()) {
-            String why = "not measured: no direct heads at threshold " + Stats.fmt(hc.threshold()) + " in " + hc.rangeLabel();
+            String why = "Not measured: no direct heads at threshold " + Stats.fmt(hc.threshold()) + " in " + hc.rangeLabel();
             return new AnalysisResult("No direct heads to patch (head-classes found none at threshold " + Stats.fmt(hc.threshold()) + " in " + hc.rangeLabel() + "); "
-                    + sets + " not run.", List.of(), List.of(), notApplicable(why));
+                    + sets + " not run.", List.of(), List.of(), notApplicable(why, Verdicts.isSeedModel(study.model().info())));
         }
         int maxNew = p.maxNewTokens() == 0 ? study.parameters().maxNewTokens() : p.maxNewTokens();
         List<Intervention> ran = new ArrayList<>();
@@ -247,27 +251,27 @@ public final class DiverseHeadPatching implements Analysis {
             }
         }
         return new AnalysisResult("The direct heads patched on " + sets + ": does the refusal rate follow the metric?", List.of(rates, metric),
-                List.of(summary, perPrompt.caption(how).provenance(prov).build()), findings(noise, denoise, noiseFraction, denoiseFraction));
+                List.of(summary, perPrompt.caption(how).provenance(prov).build()), findings(noise, denoise, noiseFraction, denoiseFraction,
+                Verdicts.isSeedModel(study.model().info())));
     }
 
-    // ---- findings: each verdict rule is a pure function; its text is shown with the measurement
+    // ---- findings: each claim's rule is a first-class Rule applied to Measures of the unpaired sets (no seed pairs, so
+    // no per-pair values or held-out intervals)
 
-    static final String METRIC_RULE = "fraction recovered (of the set means): AGREES at >= 0.5, PARTLY at >= 0.2, else DISAGREES";
+    static final Rule METRIC_MOVES = Rule.atLeast("moves = fraction of the metric recovered (of the set means) >= 0.5 (PARTLY >= 0.2)", 0.5).partly(0.2);
 
-    /** The metric moves towards the other set's when the direct heads are patched. */
-    static Finding.Verdict metricMovesVerdict(double fraction) {
-        return fraction >= 0.5 ? Finding.Verdict.AGREES : fraction >= 0.2 ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+    static final Rule RATE_HOLDS = Rule.atMost("holds = the refusal rate moves at most 0.10 towards the other set's (noising: baseline - patched; denoising: "
+            + "patched - baseline; PARTLY <= 0.30); NOT_APPLICABLE when the baseline rate leaves no room to move (noising: 0, denoising: 1)", 0.1).partly(0.3);
+
+    /** The shift of the refusal rate towards the other set's; NaN when the baseline leaves no room to move. */
+    static double rateShift(double baselineRate, double patchedRate, boolean noising) {
+        if (noising ? baselineRate == 0 : baselineRate == 1) return Double.NaN;
+        return noising ? baselineRate - patchedRate : patchedRate - baselineRate;
     }
 
-    static final String RATE_RULE = "shift = change of the refusal rate towards the other set's (noising: baseline - patched; denoising: patched - baseline): "
-            + "AGREES at <= 0.10 (the rate holds), PARTLY at <= 0.30, else DISAGREES; NOT_APPLICABLE when the baseline rate leaves no room to move "
-            + "(noising: 0, denoising: 1)";
-
-    /** The refusal rate does not follow the metric: it moves at most 0.1 towards the other set's. */
-    static Finding.Verdict rateHoldsVerdict(double baselineRate, double patchedRate, boolean noising) {
-        if (noising ? baselineRate == 0 : baselineRate == 1) return Finding.Verdict.NOT_APPLICABLE;
-        double shift = noising ? baselineRate - patchedRate : patchedRate - baselineRate;
-        return shift <= 0.1 ? Finding.Verdict.AGREES : shift <= 0.3 ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+    /** Rule applied to one value (for the rule tests). */
+    static Finding.Verdict verdict(Rule rule, double value) {
+        return rule.judge(List.of(Measure.of("m", value, "")), false);
     }
 
     static final String C1 = "On diverse prompts, noising the direct heads (harmful prompts) still recovers the refusal metric.";
@@ -275,22 +279,26 @@ public final class DiverseHeadPatching implements Analysis {
     static final String C3 = "On diverse prompts, denoising the direct heads (harmless prompts) moves the refusal metric.";
     static final String C4 = "... but it does not raise the refusal rate.";
 
-    static List<Finding> notApplicable(String why) {
-        return List.of(new Finding(C1, why, Finding.Verdict.NOT_APPLICABLE), new Finding(C2, why, Finding.Verdict.NOT_APPLICABLE),
-                new Finding(C3, why, Finding.Verdict.NOT_APPLICABLE), new Finding(C4, why, Finding.Verdict.NOT_APPLICABLE));
+    static List<Finding> notApplicable(String why, boolean seedModel) {
+        return List.of(Finding.judge(C1, METRIC_MOVES, seedModel, why), Finding.judge(C2, RATE_HOLDS, seedModel, why),
+                Finding.judge(C3, METRIC_MOVES, seedModel, why), Finding.judge(C4, RATE_HOLDS, seedModel, why));
     }
 
-    static List<Finding> findings(Measured noise, Measured denoise, double noiseFraction, double denoiseFraction) {
+    static List<Finding> findings(Measured noise, Measured denoise, double noiseFraction, double denoiseFraction, boolean seedModel) {
+        String harmful = noise.n() + " harmful", harmless = denoise.n() + " harmless";
+        Measure noiseMoves = Measure.of("noising fraction recovered", noiseFraction, String.format("of the set means: %s prompts' metric %s -> %s, %s baseline %s",
+                harmful, Stats.fmt(Stats.mean(noise.baseMetric())), Stats.fmt(Stats.mean(noise.patchedMetric())), harmless, Stats.fmt(Stats.mean(denoise.baseMetric()))));
+        Measure denoiseMoves = Measure.of("denoising fraction recovered", denoiseFraction, String.format("of the set means: %s prompts' metric %s -> %s, %s baseline %s",
+                harmless, Stats.fmt(Stats.mean(denoise.baseMetric())), Stats.fmt(Stats.mean(denoise.patchedMetric())), harmful, Stats.fmt(Stats.mean(noise.baseMetric()))));
+        double noiseShift = rateShift(noise.baseRate(), noise.patchedRate(), true), denoiseShift = rateShift(denoise.baseRate(), denoise.patchedRate(), false);
+        Measure noiseRate = Measure.of("drop of the refusal rate (baseline - patched)", noiseShift, String.format("refusals %d / %d baseline, %d / %d patched",
+                Measured.count(noise.baseRefusal()), noise.n(), Measured.count(noise.patchedRefusal()), noise.n()));
+        Measure denoiseRate = Measure.of("rise of the refusal rate (patched - baseline)", denoiseShift, String.format("refusals %d / %d baseline, %d / %d patched",
+                Measured.count(denoise.baseRefusal()), denoise.n(), Measured.count(denoise.patchedRefusal()), denoise.n()));
         return List.of(
-                new Finding(C1, String.format("fraction recovered %s: mean metric %s -> %s, harmless baseline %s (rule: %s)", Stats.fmt(noiseFraction),
-                        Stats.fmt(Stats.mean(noise.baseMetric())), Stats.fmt(Stats.mean(noise.patchedMetric())), Stats.fmt(Stats.mean(denoise.baseMetric())), METRIC_RULE),
-                        metricMovesVerdict(noiseFraction)),
-                new Finding(C2, String.format("refusals %d / %d baseline, %d / %d patched (rule: %s)", Measured.count(noise.baseRefusal()), noise.n(),
-                        Measured.count(noise.patchedRefusal()), noise.n(), RATE_RULE), rateHoldsVerdict(noise.baseRate(), noise.patchedRate(), true)),
-                new Finding(C3, String.format("fraction recovered %s: mean metric %s -> %s, harmful baseline %s (rule: %s)", Stats.fmt(denoiseFraction),
-                        Stats.fmt(Stats.mean(denoise.baseMetric())), Stats.fmt(Stats.mean(denoise.patchedMetric())), Stats.fmt(Stats.mean(noise.baseMetric())), METRIC_RULE),
-                        metricMovesVerdict(denoiseFraction)),
-                new Finding(C4, String.format("refusals %d / %d baseline, %d / %d patched (rule: %s)", Measured.count(denoise.baseRefusal()), denoise.n(),
-                        Measured.count(denoise.patchedRefusal()), denoise.n(), RATE_RULE), rateHoldsVerdict(denoise.baseRate(), denoise.patchedRate(), false)));
+                Finding.judge(C1, METRIC_MOVES, seedModel, "", noiseMoves),
+                Finding.judge(C2, RATE_HOLDS, seedModel, Double.isNaN(noiseShift) ? "Not applicable: the baseline refuses none of the harmful prompts." : "", noiseRate),
+                Finding.judge(C3, METRIC_MOVES, seedModel, "", denoiseMoves),
+                Finding.judge(C4, RATE_HOLDS, seedModel, Double.isNaN(denoiseShift) ? "Not applicable: the baseline refuses every harmless prompt." : "", denoiseRate));
     }
 }

@@ -18,7 +18,9 @@ import org.refusallab.api.model.Tensor;
 import org.refusallab.api.result.AnalysisResult;
 import org.refusallab.api.result.Figure;
 import org.refusallab.api.result.Finding;
+import org.refusallab.api.result.Measure;
 import org.refusallab.api.result.Provenance;
+import org.refusallab.api.result.Rule;
 import org.refusallab.api.result.Table;
 import org.refusallab.api.study.Completion;
 import org.refusallab.api.study.HeadClassParameters;
@@ -30,6 +32,7 @@ import org.refusallab.api.study.Stats;
 import org.refusallab.api.study.Study;
 import org.refusallab.api.study.StudyParameters;
 import org.refusallab.api.study.StudyService;
+import org.refusallab.api.study.Verdicts;
 import org.refusallab.api.sweep.ReadOut;
 import org.refusallab.api.sweep.Row;
 import org.refusallab.api.sweep.RowResult;
@@ -39,7 +42,8 @@ import org.refusallab.api.sweep.RowResult;
  * once (direct, diagonal, direct + diagonal, the other classified heads), noising (run harmful, patch from the
  * harmless twin) and denoising (the reverse); the fraction recovered per class and per pair. Then greedy
  * generations with the direct heads noised (harmful prompts) and denoised (harmless prompts). Patched copies are rows
- * of one sweep.
+ * of one sweep. No {@code assumes}: the patched heads' results flow through the model's own forward pass (a post-attention
+ * norm included) and the metric is the model's own output, so no linearity is relied on.
  */
 @Component(service = Analysis.class)
 @AnalysisInfo(id = HeadPatching.ID, title = "Patching classes of heads (noising and denoising)", order = 83,
@@ -313,7 +317,7 @@ public final class HeadPatching implements Analysis {
         }
         String summary = "Activation patching of whole classes of " + hc.rangeLabel() + " heads (" + sets.get(0).heads().size() + " direct, "
                 + sets.get(1).heads().size() + " diagonal, " + sets.get(3).heads().size() + " other) on " + pairs.size() + " pairs, at " + where + "." + emptyNote;
-        return new AnalysisResult(summary, figs, tables, findings(m, sets, gens, hc));
+        return new AnalysisResult(summary, figs, tables, findings(m, sets, gens, hc, study.pairs().size(), Verdicts.isSeedModel(study.model().info())));
     }
 
     private static List<String> pairLabels(Study study, List<PairTokens> pairs) {
@@ -325,89 +329,106 @@ public final class HeadPatching implements Analysis {
         return out;
     }
 
-    // ---- findings: each verdict rule is a pure function; its text is shown with the measurement
+    // ---- findings: each claim's rule is a first-class Rule applied to Measures over the pairs (seed pairs' value and
+    // range, bootstrap interval over the held-out pairs)
 
-    static final String NOISING_RULE = "AGREES at >= 0.75 (the seed's 0.90 less 0.15), PARTLY at >= 0.50, else DISAGREES";
+    static final Rule NOISING = Rule.atLeast("recovers ~90 % = fraction of the metric recovered >= 0.75 (the seed's 0.90 less 0.15; PARTLY >= 0.50)", 0.75)
+            .partly(0.5);
 
-    /** Noising the direct heads recovers ~90 %: AGREES at >= 0.75, PARTLY at >= 0.5, else DISAGREES. */
-    static Finding.Verdict noisingVerdict(double fraction) {
-        return fraction >= 0.75 ? Finding.Verdict.AGREES : fraction >= 0.5 ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+    static final Rule BYPASS = Rule.atLeast("bypasses = share of the harmful prompts refused at baseline that are no longer refused >= 0.9 (the seed's 3 of 3; "
+            + "PARTLY >= 0.5); NOT_APPLICABLE when the baseline refuses none", 0.9).partly(0.5);
+
+    static final Rule DENOISING = Rule.atLeast("recovers ~70 % = fraction of the metric recovered >= 0.50 (the seed's 0.70 less 0.20; PARTLY >= 0.25)", 0.5)
+            .partly(0.25);
+
+    /** (0, 2/3]: 1e-9 above 0 excludes 0 and keeps 2/3 inside at floating-point precision. */
+    static final double SOME_TARGET = 1.0 / 3 + 1e-9, SOME_TOLERANCE = 1.0 / 3;
+
+    static final Rule INDUCED = Rule.within("some but not most = induced (patched - baseline refusal rate on the harmless prompts) in (0, 2/3] (the seed's "
+            + "1 of 3), i.e. within 1/3 + 1e-9 +/- 1/3; the second measure, induced capped at 2/3, holds whenever induced > 0, so more than 2/3 gives "
+            + "PARTLY and none DISAGREES", SOME_TARGET, SOME_TOLERANCE);
+
+    static final Rule ANTAGONISM = Rule.atMost("little effect, against the direct heads = direct + diagonal recovers <= 0.25 (first measure: its recovery "
+            + "- 0.25) and at least 0.10 less than the direct heads alone (second measure: direct + diagonal - direct + 0.10); PARTLY when only one holds; "
+            + "NOT_APPLICABLE without direct or diagonal heads", 0);
+
+    /** Rule applied to one value (for the rule tests). */
+    static Finding.Verdict verdict(Rule rule, double... values) {
+        List<Measure> ms = new ArrayList<>();
+        for (int i = 0; i < values.length; i++) ms.add(Measure.of("m" + i, values[i], ""));
+        return rule.judge(ms, false);
     }
 
-    static final String BYPASS_RULE = "share of the baseline refusals bypassed: AGREES at >= 0.9, PARTLY at >= 0.5, else DISAGREES; "
-            + "NOT_APPLICABLE when the baseline refuses none";
-
-    /** Noising the direct heads bypasses refusal (seed 3/3): on the prompts refused at baseline, the share no longer refused. */
-    static Finding.Verdict bypassVerdict(int baselineRefused, int bypassed) {
-        if (baselineRefused == 0) return Finding.Verdict.NOT_APPLICABLE;
-        double share = bypassed / (double) baselineRefused;
-        return share >= 0.9 ? Finding.Verdict.AGREES : share >= 0.5 ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+    /** The measures of claim 5: direct + diagonal - 0.25 and direct + diagonal - direct + 0.10. */
+    static double[] antagonism(double direct, double both) {
+        return new double[] {both - 0.25, both - direct + 0.1};
     }
 
-    static final String DENOISING_RULE = "AGREES at >= 0.50 (the seed's 0.70 less 0.20), PARTLY at >= 0.25, else DISAGREES";
-
-    /** Denoising the direct heads recovers ~70 %: AGREES at >= 0.5, PARTLY at >= 0.25, else DISAGREES. */
-    static Finding.Verdict denoisingVerdict(double fraction) {
-        return fraction >= 0.5 ? Finding.Verdict.AGREES : fraction >= 0.25 ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
-    }
-
-    static final String INDUCED_RULE = "induced = patched - baseline refusal rate on the harmless prompts: AGREES when 0 < induced <= 2/3 "
-            + "(some but not most, the seed's 1 of 3), PARTLY when induced > 2/3, DISAGREES when induced <= 0";
-
-    /** Denoising the direct heads makes the model refuse only some harmless instructions (seed 1 of 3). */
-    static Finding.Verdict inducedVerdict(double baselineRate, double patchedRate) {
+    /** The measures of claim 4: induced and induced capped at 2/3. */
+    static double[] induced(double baselineRate, double patchedRate) {
         double induced = patchedRate - baselineRate;
-        return induced <= 0 ? Finding.Verdict.DISAGREES : induced <= 2.0 / 3 ? Finding.Verdict.AGREES : Finding.Verdict.PARTLY;
+        return new double[] {induced, Math.min(induced, 2.0 / 3)};
     }
 
-    static final String ANTAGONISM_RULE = "AGREES when direct + diagonal recovers <= 0.25 (little effect) and less than direct alone; PARTLY when it "
-            + "recovers at least 0.10 less than direct alone; else DISAGREES; NOT_APPLICABLE without direct or diagonal heads";
-
-    /** In denoising, direct + diagonal heads together have little effect (the diagonal heads act against the direct ones). */
-    static Finding.Verdict antagonismVerdict(double direct, double both) {
-        if (Double.isNaN(direct) || Double.isNaN(both)) return Finding.Verdict.NOT_APPLICABLE;
-        if (both <= 0.25 && both < direct) return Finding.Verdict.AGREES;
-        return both <= direct - 0.1 ? Finding.Verdict.PARTLY : Finding.Verdict.DISAGREES;
+    /** Per-pair values that are defined (a pair the baseline does not refuse has no bypass share). */
+    static Measure definedPerPair(Measure m) {
+        return new Measure(m.name(), m.value(), m.basis(), m.perPair().stream().filter(Double::isFinite).toList(), m.interval());
     }
 
-    static List<Finding> findings(Measured m, List<HeadSet> sets, List<Generated> gens, HeadClasses hc) {
-        String none = "not measured: no direct heads at threshold " + Stats.fmt(hc.threshold()) + " in " + hc.rangeLabel();
+    static List<Finding> findings(Measured m, List<HeadSet> sets, List<Generated> gens, HeadClasses hc, int nSeed, boolean seedModel) {
         String c1 = "Noising the direct heads (run harmful, patch from harmless) recovers 90 % of the refusal metric.";
         String c2 = "Noising the direct heads bypasses refusal in generation (3 of 3 harmful instructions answered).";
         String c3 = "Denoising the direct heads (run harmless, patch from harmful) recovers 70 % of the refusal metric.";
         String c4 = "With the direct heads denoised, the model refuses only some harmless instructions (1 of 3).";
         String c5 = "In denoising, patching the direct and diagonal heads together has little effect: the diagonal heads act against the direct heads.";
         if (sets.get(0).isEmpty()) {
-            return List.of(new Finding(c1, none, Finding.Verdict.NOT_APPLICABLE), new Finding(c2, none, Finding.Verdict.NOT_APPLICABLE),
-                    new Finding(c3, none, Finding.Verdict.NOT_APPLICABLE), new Finding(c4, none, Finding.Verdict.NOT_APPLICABLE),
-                    new Finding(c5, none, Finding.Verdict.NOT_APPLICABLE));
+            String none = "Not measured: no direct heads at threshold " + Stats.fmt(hc.threshold()) + " in " + hc.rangeLabel() + ".";
+            return List.of(Finding.judge(c1, NOISING, seedModel, none), Finding.judge(c2, BYPASS, seedModel, none), Finding.judge(c3, DENOISING, seedModel, none),
+                    Finding.judge(c4, INDUCED, seedModel, none), Finding.judge(c5, ANTAGONISM, seedModel, none));
         }
-        double noise = m.fraction(0, 0), denoise = m.fraction(1, 0);
-        int refused = 0, bypassed = 0, harmless = 0, harmlessBase = 0, harmlessPatched = 0;
-        for (Generated g : gens) {
-            if (g.direction() == Direction.NOISING) {
-                if (g.baselineRefusal()) { refused++; if (!g.patchedRefusal()) bypassed++; }
-            } else {
-                harmless++;
-                if (g.baselineRefusal()) harmlessBase++;
-                if (g.patchedRefusal()) harmlessPatched++;
+        int np = m.base()[0].length, nHeld = np - nSeed;
+        String heads = sets.get(0).heads().size() + " direct heads";
+        Measure noise = Verdicts.overPairs("noising fraction recovered (" + heads + ")", nSeed, nHeld,
+                idx -> Verdicts.recovered(m.patched()[0][0], m.base()[0], m.source()[0], idx));
+        Measure denoise = Verdicts.overPairs("denoising fraction recovered (" + heads + ")", nSeed, nHeld,
+                idx -> Verdicts.recovered(m.patched()[1][0], m.base()[1], m.source()[1], idx));
+        // generations: pair p's noising completion at index p, its denoising completion at np + p
+        java.util.function.IntPredicate refused = p -> gens.get(p).baselineRefusal(), stillRefused = p -> gens.get(p).patchedRefusal();
+        Measure bypass = definedPerPair(Verdicts.overPairs("share of the baseline-refused harmful prompts no longer refused", nSeed, nHeld, idx -> {
+            int r = 0, b = 0;
+            for (int p : idx) if (refused.test(p)) { r++; if (!stillRefused.test(p)) b++; }
+            return r == 0 ? Double.NaN : b / (double) r;
+        }));
+        java.util.function.ToDoubleFunction<int[]> inducedRate = idx -> {
+            int base = 0, patched = 0;
+            for (int p : idx) {
+                if (gens.get(np + p).baselineRefusal()) base++;
+                if (gens.get(np + p).patchedRefusal()) patched++;
             }
+            return induced(base / (double) idx.length, patched / (double) idx.length)[0];
+        };
+        Measure induced = Verdicts.overPairs("induced refusal rate on the harmless prompts", nSeed, nHeld, inducedRate);
+        Measure inducedCapped = Verdicts.overPairs("induced refusal rate, capped at 2/3", nSeed, nHeld, idx -> Math.min(inducedRate.applyAsDouble(idx), 2.0 / 3));
+        int refusedAll = 0;
+        for (int p = 0; p < np; p++) if (refused.test(p)) refusedAll++;
+        String genNote = "Greedy generations of the " + np + " pairs (" + nSeed + " seed, " + nHeld + " held-out); " + refusedAll + " harmful prompts refused at baseline.";
+        List<Finding> out = new ArrayList<>();
+        out.add(Finding.judge(c1, NOISING, seedModel, "", noise));
+        out.add(Finding.judge(c2, BYPASS, seedModel, genNote + (Double.isNaN(bypass.value()) ? " Not applicable: the baseline refuses none of the seed's harmful prompts." : ""),
+                bypass));
+        out.add(Finding.judge(c3, DENOISING, seedModel, "", denoise));
+        out.add(Finding.judge(c4, INDUCED, seedModel, genNote, induced, inducedCapped));
+        if (sets.get(1).isEmpty()) {
+            out.add(Finding.judge(c5, ANTAGONISM, seedModel, "Not measured: no diagonal heads at threshold " + Stats.fmt(hc.threshold()) + " in " + hc.rangeLabel()
+                    + " (direct + diagonal is the direct heads alone)."));
+        } else {
+            out.add(Finding.judge(c5, ANTAGONISM, seedModel, "Denoising, " + sets.get(0).heads().size() + " direct and " + sets.get(1).heads().size() + " diagonal heads.",
+                    Verdicts.overPairs("direct + diagonal recovery - 0.25", nSeed, nHeld,
+                            idx -> antagonism(Double.NaN, Verdicts.recovered(m.patched()[1][2], m.base()[1], m.source()[1], idx))[0]),
+                    Verdicts.overPairs("direct + diagonal - direct alone recovery + 0.10", nSeed, nHeld,
+                            idx -> antagonism(Verdicts.recovered(m.patched()[1][0], m.base()[1], m.source()[1], idx),
+                                    Verdicts.recovered(m.patched()[1][2], m.base()[1], m.source()[1], idx))[1])));
         }
-        double baseRate = harmlessBase / (double) harmless, patchedRate = harmlessPatched / (double) harmless;
-        double both = sets.get(1).isEmpty() ? Double.NaN : m.fraction(1, 2);
-        String five = sets.get(1).isEmpty() ? "not measured: no diagonal heads at threshold " + Stats.fmt(hc.threshold()) + " in " + hc.rangeLabel()
-                + " (direct + diagonal is the direct heads alone)"
-                : String.format("denoising fraction recovered: direct + diagonal %s, direct alone %s (rule: %s)", Stats.fmt(both), Stats.fmt(denoise), ANTAGONISM_RULE);
-        return List.of(
-                new Finding(c1, String.format("%s of the metric recovered by noising the %d direct heads (rule: %s)", Stats.fmt(noise), sets.get(0).heads().size(), NOISING_RULE),
-                        noisingVerdict(noise)),
-                new Finding(c2, String.format("%d of the %d harmful prompts refused at baseline are no longer refused with the direct heads noised "
-                        + "(%d of %d harmful prompts refused at baseline) (rule: %s)", bypassed, refused, refused, gens.size() / 2, BYPASS_RULE),
-                        bypassVerdict(refused, bypassed)),
-                new Finding(c3, String.format("%s of the metric recovered by denoising the %d direct heads (rule: %s)", Stats.fmt(denoise), sets.get(0).heads().size(), DENOISING_RULE),
-                        denoisingVerdict(denoise)),
-                new Finding(c4, String.format("%d of %d harmless prompts refused with the direct heads denoised, %d at baseline (rule: %s)", harmlessPatched, harmless,
-                        harmlessBase, INDUCED_RULE), inducedVerdict(baseRate, patchedRate)),
-                new Finding(c5, five, antagonismVerdict(sets.get(1).isEmpty() ? Double.NaN : denoise, both)));
+        return out;
     }
 }

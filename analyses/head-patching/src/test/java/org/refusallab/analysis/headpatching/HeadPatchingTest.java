@@ -78,11 +78,26 @@ class HeadPatchingTest {
                         double expected = Stats.recovered(Stats.mean(patched), Stats.mean(base), Stats.mean(source));
                         double got = Independent.series(bar, d == 0 ? "noising" : "denoising")[shown];
                         assertEquals(expected, got, 1e-3 * Math.max(1, Math.abs(expected)), threshold + " " + positions + " " + sets.get(s).name() + " dir " + d);
+                        if (s == 0) {
+                            // the direct heads' finding (noising: claim 1, denoising: claim 3) reads the same fraction and its per-pair values
+                            var measure = r.findings().get(d == 0 ? 0 : 2).measures().get(0);
+                            assertEquals(expected, measure.value(), 1e-3 * Math.max(1, Math.abs(expected)));
+                            assertEquals(3, measure.perPair().size());
+                            for (int k = 0; k < 3; k++) {
+                                double f = Stats.recovered(patched[k], base[k], source[k]);
+                                assertEquals(f, measure.perPair().get(k), 1e-3 * Math.max(1, Math.abs(f)));
+                            }
+                            assertNull(measure.interval(), "no held-out pairs on the fixture: no interval");
+                        }
                     }
                     shown++;
                 }
                 assertEquals(shown, bar.xLabels().size());
                 assertEquals(5, r.findings().size());
+                for (var f : r.findings()) {
+                    assertNotNull(f.rule(), f.claim());
+                    assertEquals(f.verdict(), f.recomputed(false), "the published measures give the verdict: " + f.claim());
+                }
             }
         }
     }
@@ -195,7 +210,8 @@ class HeadPatchingTest {
         AnalysisResult r = lab.run(new HeadPatching(lab.studies()), params("1.5", "all"));
         for (var f : r.findings()) {
             assertEquals(Verdict.NOT_APPLICABLE, f.verdict(), f.claim());
-            assertTrue(f.measured().contains("no direct heads"), f.measured());
+            assertTrue(f.note().contains("no direct heads"), f.note());
+            assertTrue(f.rule() != null && f.measures().isEmpty(), "a written rule without measures: " + f.claim());
         }
         assertTrue(r.tables().stream().noneMatch(t -> t.id().equals("patched-generations")));
         // at threshold 1.5 every head is "other": that set alone is patched and plotted
@@ -212,22 +228,76 @@ class HeadPatchingTest {
 
     @Test
     void verdictRulesGiveEveryOutcome() {
-        assertEquals(Verdict.AGREES, HeadPatching.noisingVerdict(0.9));
-        assertEquals(Verdict.PARTLY, HeadPatching.noisingVerdict(0.6));
-        assertEquals(Verdict.DISAGREES, HeadPatching.noisingVerdict(0.2));
-        assertEquals(Verdict.AGREES, HeadPatching.bypassVerdict(3, 3));
-        assertEquals(Verdict.PARTLY, HeadPatching.bypassVerdict(4, 2));
-        assertEquals(Verdict.DISAGREES, HeadPatching.bypassVerdict(3, 1));
-        assertEquals(Verdict.NOT_APPLICABLE, HeadPatching.bypassVerdict(0, 0));
-        assertEquals(Verdict.AGREES, HeadPatching.denoisingVerdict(0.7));
-        assertEquals(Verdict.PARTLY, HeadPatching.denoisingVerdict(0.3));
-        assertEquals(Verdict.DISAGREES, HeadPatching.denoisingVerdict(0.1));
-        assertEquals(Verdict.AGREES, HeadPatching.inducedVerdict(0, 1 / 3.0));
-        assertEquals(Verdict.PARTLY, HeadPatching.inducedVerdict(0, 1));
-        assertEquals(Verdict.DISAGREES, HeadPatching.inducedVerdict(0.2, 0.2));
-        assertEquals(Verdict.AGREES, HeadPatching.antagonismVerdict(0.7, 0.1));
-        assertEquals(Verdict.PARTLY, HeadPatching.antagonismVerdict(0.7, 0.4));
-        assertEquals(Verdict.DISAGREES, HeadPatching.antagonismVerdict(0.7, 0.8));
-        assertEquals(Verdict.NOT_APPLICABLE, HeadPatching.antagonismVerdict(Double.NaN, 0.1));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.NOISING, 0.9));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.NOISING, 0.75));
+        assertEquals(Verdict.PARTLY, HeadPatching.verdict(HeadPatching.NOISING, 0.6));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.NOISING, 0.2));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.BYPASS, 3 / 3.0));
+        assertEquals(Verdict.PARTLY, HeadPatching.verdict(HeadPatching.BYPASS, 2 / 4.0));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.BYPASS, 1 / 3.0));
+        assertEquals(Verdict.NOT_APPLICABLE, HeadPatching.verdict(HeadPatching.BYPASS, Double.NaN), "the baseline refuses none: 0/0");
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.DENOISING, 0.7));
+        assertEquals(Verdict.PARTLY, HeadPatching.verdict(HeadPatching.DENOISING, 0.3));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.DENOISING, 0.1));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0, 1 / 3.0)));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0, 2 / 3.0)), "2 of 3 is still not most");
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0, 1 / 336.0)), "one new refusal of 336 is some");
+        assertEquals(Verdict.PARTLY, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0, 1)));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0.2, 0.2)));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.INDUCED, HeadPatching.induced(0.5, 0.2)));
+        assertEquals(Verdict.AGREES, HeadPatching.verdict(HeadPatching.ANTAGONISM, HeadPatching.antagonism(0.7, 0.1)));
+        assertEquals(Verdict.PARTLY, HeadPatching.verdict(HeadPatching.ANTAGONISM, HeadPatching.antagonism(0.7, 0.4)));
+        assertEquals(Verdict.DISAGREES, HeadPatching.verdict(HeadPatching.ANTAGONISM, HeadPatching.antagonism(0.7, 0.8)));
+        assertEquals(Verdict.NOT_APPLICABLE, HeadPatching.ANTAGONISM.judge(List.of(), false), "no diagonal heads: no measures");
+    }
+
+    /**
+     * A planted answer with held-out pairs (the fixture has none): 3 seed and 3 held-out pairs with known metrics and
+     * refusals; each finding's value is over the seed pairs, its per-pair values are the seed pairs', and its interval
+     * is the seeded bootstrap over the held-out pairs (here constant, so the interval is a point).
+     */
+    @Test
+    void findingsMeasureTheSeedPairsAndBootstrapTheHeldOutPairs() {
+        var direct = new HeadPatching.HeadSet("direct", List.of(new HeadClasses.Head(1, 0)));
+        var diagonal = new HeadPatching.HeadSet("diagonal", List.of(new HeadClasses.Head(1, 1)));
+        var both = new HeadPatching.HeadSet("direct + diagonal", List.of(new HeadClasses.Head(1, 0), new HeadClasses.Head(1, 1)));
+        var other = new HeadPatching.HeadSet("other middle heads", List.of());
+        // noising: base 10, source 0; denoising: base 0, source 10. Seed pairs recover 0.8, 0.9, 1.0 (noising) and 0.6 (denoising);
+        // held-out pairs recover 0.2 (noising) and 0.1 (denoising)
+        double[] hi = {10, 10, 10, 10, 10, 10}, lo = {0, 0, 0, 0, 0, 0};
+        double[][][] patched = new double[2][4][];
+        patched[0][0] = new double[] {2, 1, 0, 8, 8, 8};
+        patched[1][0] = new double[] {6, 6, 6, 1, 1, 1};
+        patched[0][1] = patched[0][0];
+        patched[1][1] = patched[1][0];
+        patched[0][2] = patched[0][0];
+        patched[1][2] = new double[] {1, 1, 1, 1, 1, 1};  // direct + diagonal: 0.1 recovered
+        patched[0][3] = new double[6];
+        patched[1][3] = new double[6];
+        var m = new HeadPatching.Measured(new double[][] {hi, lo}, new double[][] {lo, hi}, patched, List.of());
+        List<HeadPatching.Generated> gens = new java.util.ArrayList<>();
+        // noising: seed pairs all refused at baseline, 2 of them bypassed; held-out: refused, not bypassed
+        boolean[] noisedRefused = {false, false, true, true, true, true};
+        for (int p = 0; p < 6; p++) gens.add(new HeadPatching.Generated(HeadPatching.Direction.NOISING, "h" + p, "", true, "", noisedRefused[p]));
+        // denoising: seed pair 0 newly refused (1 of 3), held-out pairs none
+        for (int p = 0; p < 6; p++) gens.add(new HeadPatching.Generated(HeadPatching.Direction.DENOISING, "s" + p, "", false, "", p == 0));
+        var f = HeadPatching.findings(m, List.of(direct, diagonal, both, other), gens, null, 3, false);
+        var noise = f.get(0).measures().get(0);
+        assertEquals(0.9, noise.value(), 1e-12);
+        assertEquals(List.of(0.8, 0.9, 1.0), noise.perPair().stream().map(x -> Math.round(x * 1e9) / 1e9).toList());
+        assertEquals(0.2, noise.interval().lo(), 1e-12);
+        assertEquals(0.2, noise.interval().hi(), 1e-12);
+        assertEquals(3, noise.interval().n());
+        assertEquals(Verdict.PARTLY, f.get(0).verdict(), "0.9 over the seed pairs, but the held-out interval lies below 0.75");
+        assertEquals(2 / 3.0, f.get(1).measures().get(0).value(), 1e-12);
+        assertEquals(Verdict.PARTLY, f.get(1).verdict());
+        assertEquals(0.6, f.get(2).measures().get(0).value(), 1e-12);
+        assertEquals(Verdict.PARTLY, f.get(2).verdict(), "0.6 over the seed pairs; held-out 0.1 below 0.5");
+        assertEquals(1 / 3.0, f.get(3).measures().get(0).value(), 1e-12);
+        assertEquals(List.of(1.0, 0.0, 0.0), f.get(3).measures().get(0).perPair());
+        assertEquals(Verdict.PARTLY, f.get(3).verdict(), "1 of 3 seed prompts newly refused; none of the held-out");
+        assertEquals(-0.15, f.get(4).measures().get(0).value(), 1e-12);
+        assertEquals(0.1 - 0.6 + 0.1, f.get(4).measures().get(1).value(), 1e-12);
+        for (var x : f) assertEquals(x.verdict(), x.recomputed(false), x.claim());
     }
 }
