@@ -1,5 +1,6 @@
 package org.refusallab.launcher;
 
+import java.time.temporal.ChronoUnit;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -19,7 +20,8 @@ final class ConsoleProgress implements Progress {
     public synchronized void start(String task, long total) {
         done();
         bar = new ProgressBarBuilder().setTaskName(analysisId + ": " + task).setInitialMax(total)
-                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).build();
+                .setStyle(ProgressBarStyle.ASCII).setUpdateIntervalMillis(500).showSpeed().setSpeedUnit(ChronoUnit.SECONDS)
+                .setUnit(" " + task, 1).build(); // done/total, elapsed / time left, and items/s
     }
 
     @Override

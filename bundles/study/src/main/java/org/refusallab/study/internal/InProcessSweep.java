@@ -49,20 +49,20 @@ public final class InProcessSweep implements SweepService {
             }
             (gen ? generate : forward).add(i);
         }
-        int chunks = (forward.size() + options.maxBatch() - 1) / options.maxBatch() + (generate.size() + options.maxBatch() - 1) / options.maxBatch();
-        options.progress().start("forward batches of " + rows.size() + " rows", chunks);
+        // progress counts rows (not batches), so the bar shows rows done, rows/s and the time left
+        options.progress().start("rows", rows.size());
         try {
             for (int start = 0; start < forward.size(); start += options.maxBatch()) {
                 check(options);
                 List<Integer> ids = forward.subList(start, Math.min(forward.size(), start + options.maxBatch()));
                 forwardChunk(rows, ids, out);
-                options.progress().step(1);
+                options.progress().step(ids.size());
             }
             for (int start = 0; start < generate.size(); start += options.maxBatch()) {
                 check(options);
                 List<Integer> ids = generate.subList(start, Math.min(generate.size(), start + options.maxBatch()));
                 generateChunk(rows, ids, out);
-                options.progress().step(1);
+                options.progress().step(ids.size());
             }
         } finally {
             options.progress().done();
