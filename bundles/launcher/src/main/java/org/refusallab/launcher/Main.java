@@ -19,7 +19,8 @@ public final class Main {
             WatchCommand.class,
             org.refusallab.launcher.engine.CacheCommand.class,
             org.refusallab.launcher.engine.GenerateCommand.class,
-            org.refusallab.launcher.engine.BenchCommand.class);
+            org.refusallab.launcher.engine.BenchCommand.class,
+            org.refusallab.launcher.engine.StudyBenchCommand.class);
 
     @Command(name = "refusal-lab", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
             description = "Mechanistic interpretability of refusal in Gemma chat models: runs the study's analyses and publishes the report.")

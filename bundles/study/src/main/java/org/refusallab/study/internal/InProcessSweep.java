@@ -42,14 +42,15 @@ public final class InProcessSweep implements SweepService {
     public List<RowResult> run(List<Row> rows, Options options) {
         RowResult[] out = new RowResult[rows.size()];
         List<SweepBatches.Batch> batches = SweepBatches.plan(rows, options.maxBatch());
-        options.progress().start("forward batches of " + rows.size() + " rows", batches.size());
+        // progress counts rows (not batches), so the bar shows rows done, rows/s and the time left
+        options.progress().start("rows", rows.size());
         try {
             for (SweepBatches.Batch b : batches) {
                 check(options);
                 List<RowResult> got = runBatch(b.rows(rows), b.generation());
                 int[] ids = b.ids();
                 for (int k = 0; k < ids.length; k++) out[ids[k]] = got.get(k);
-                options.progress().step(1);
+                options.progress().step(ids.length);
             }
         } finally {
             options.progress().done();
