@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -258,17 +259,35 @@ public class StudyBenchCommand implements Callable<Integer> {
         int pairs = lines(config, p.get("study.pairs"));
         int heldOut = Math.min(lines(config, p.get("study.heldOutPairs")), intParam(p, "study.heldOutLimit", Integer.MAX_VALUE));
         int evalLimit = intParam(p, "study.eval.limit", Integer.MAX_VALUE);
-        List<String> harmful = instructions(config, p.get("study.direction.harmful"));
-        List<String> harmless = instructions(config, p.get("study.direction.harmless"));
-        if (harmful.isEmpty()) harmful = pairField(config, p.get("study.pairs"), "harmful");
-        if (harmless.isEmpty()) harmless = pairField(config, p.get("study.pairs"), "harmless");
+        // the study's data splits: eval and direction files skip every prompt of the seed and held-out pair files, and
+        // the last selectionLimit lines of each direction file are the validation split (runtime-config/README.md)
+        Set<String> pairPrompts = new HashSet<>();
+        for (String key : List.of("study.pairs", "study.heldOutPairs")) {
+            for (String field : List.of("harmful", "harmless")) pairPrompts.addAll(pairField(config, p.get(key), field));
+        }
+        List<String> harmful = new ArrayList<>(instructions(config, p.get("study.direction.harmful")));
+        List<String> harmless = new ArrayList<>(instructions(config, p.get("study.direction.harmless")));
+        boolean files = !harmful.isEmpty();
+        harmful.removeAll(pairPrompts);
+        harmless.removeAll(pairPrompts);
+        if (!files) {
+            harmful = pairField(config, p.get("study.pairs"), "harmful");
+            harmless = pairField(config, p.get("study.pairs"), "harmless");
+        }
         int k = postInstructionLength(tok, harmful.get(0));
         double prune = Double.parseDouble(p.getOrDefault("study.direction.pruneLayerFraction", "0.2"));
         int selection = Math.min(intParam(p, "study.direction.selectionLimit", Integer.MAX_VALUE), Math.min(harmful.size(), harmless.size()));
+        if (files) { // fit on the lines before the validation split
+            harmful = harmful.subList(0, harmful.size() - selection);
+            harmless = harmless.subList(0, harmless.size() - selection);
+        }
+        List<String> evalHarmful = new ArrayList<>(instructions(config, p.get("study.eval.harmful")));
+        List<String> evalHarmless = new ArrayList<>(instructions(config, p.get("study.eval.harmless")));
+        evalHarmful.removeAll(pairPrompts);
+        evalHarmless.removeAll(pairPrompts);
         int layer = Integer.parseInt(p.get("study.direction.layer"));
-        return new Configured(pairs, heldOut, Math.min(lines(config, p.get("study.eval.harmful")), evalLimit),
-                Math.min(lines(config, p.get("study.eval.harmless")), evalLimit), intParam(p, "study.maxNewTokens", 0),
-                intParam(p, "study.maxBatch", 0), harmful.size(), harmless.size(), selection, k,
+        return new Configured(pairs, heldOut, Math.min(evalHarmful.size(), evalLimit), Math.min(evalHarmless.size(), evalLimit),
+                intParam(p, "study.maxNewTokens", 0), intParam(p, "study.maxBatch", 0), harmful.size(), harmless.size(), selection, k,
                 (int) (cfg.numLayers() * (1.0 - prune)), harmful, harmless, layer);
     }
 

@@ -48,8 +48,8 @@ class SparkDirectionSelectionTest {
         int token = 0;
         for (int i = 1; i < mean.length; i++) if (mean[i] > mean[token]) token = i;
         RefusalMetric metric = new RefusalMetric(RefusalMetric.Kind.LOGIT, token);
-        var expected = DirectionFinder.select(inProcess, expectedDiffs, harmful, harmless, metric, 0.25, 10.0);
-        var got = DirectionFinder.select(viaSpark, diffs, harmful, harmless, metric, 0.25, 10.0);
+        var expected = DirectionFinder.select(inProcess, expectedDiffs, harmful, harmless, metric, 0.25, 10.0, Double.NaN);
+        var got = DirectionFinder.select(viaSpark, diffs, harmful, harmless, metric, 0.25, 10.0, Double.NaN);
         assertEquals(expected.direction().layer(), got.direction().layer());
         assertEquals(expected.direction().position(), got.direction().position());
         assertArrayEquals(expected.direction().values(), got.direction().values(), 1e-6f);
