@@ -128,20 +128,7 @@ class DiverseHeadPatchingTest {
     }
 
     private static int[] byHand(Lab lab, String prompt, List<String> other, List<HeadClasses.Head> direct, int maxNew, int... stops) {
-        int[] seq = lab.independent().chat(prompt);
-        List<Integer> out = new ArrayList<>();
-        for (int step = 0; step < maxNew; step++) {
-            double[] logits = lab.model().lastLogits(seq, patch(lab, prompt, other, direct, seq.length));
-            int next = 0;
-            for (int i = 1; i < logits.length; i++) if (logits[i] > logits[next]) next = i;
-            out.add(next);
-            seq = java.util.Arrays.copyOf(seq, seq.length + 1);
-            seq[seq.length - 1] = next;
-            boolean stop = false;
-            for (int s : stops) stop |= next == s;
-            if (stop) break;
-        }
-        return out.stream().mapToInt(Integer::intValue).toArray();
+        return lab.model().greedy(lab.independent().chat(prompt), maxNew, seq -> patch(lab, prompt, other, direct, seq.length), stops);
     }
 
     /**

@@ -136,12 +136,12 @@ class HeadPatchingTest {
 
     private static int[] byHand(Lab lab, String base, String source, List<HeadClasses.Head> heads, int maxNew, int... stops) {
         var src = lab.independent().run(source, List.of());
-        int[] prompt = lab.independent().chat(base), seq = prompt.clone();
-        List<Integer> out = new ArrayList<>();
-        for (int step = 0; step < maxNew; step++) {
+        int[] prompt = lab.independent().chat(base);
+        int[] at = new int[prompt.length];
+        for (int i = 0; i < at.length; i++) at[i] = i;
+        // each step patches the prompt's positions from the source run (its source zero-extended to the sequence)
+        return lab.model().greedy(prompt, maxNew, seq -> {
             List<Intervention> iv = new ArrayList<>();
-            int[] at = new int[prompt.length];
-            for (int i = 0; i < at.length; i++) at[i] = i;
             for (var e : HeadPatching.byLayer(heads).entrySet()) {
                 Tensor t = src.hook(Hooks.attnResult(e.getKey())).toTensor();
                 long[] shape = t.shape().clone();
@@ -150,17 +150,8 @@ class HeadPatchingTest {
                 System.arraycopy(t.data(), 0, data, 0, t.data().length);
                 iv.add(Intervention.at(Hooks.attnResult(e.getKey())).positions(at).heads(e.getValue()).replaceWith(new Tensor(shape, data)));
             }
-            double[] logits = lab.model().lastLogits(seq, iv);
-            int next = 0;
-            for (int i = 1; i < logits.length; i++) if (logits[i] > logits[next]) next = i;
-            out.add(next);
-            seq = java.util.Arrays.copyOf(seq, seq.length + 1);
-            seq[seq.length - 1] = next;
-            boolean stop = false;
-            for (int s : stops) stop |= next == s;
-            if (stop) break;
-        }
-        return out.stream().mapToInt(Integer::intValue).toArray();
+            return iv;
+        }, stops);
     }
 
     /**

@@ -194,27 +194,16 @@ class InProcessSweepTest {
 
     /** Greedy decoding of one prompt, a forward per step, with a REPLACE at the prompt's positions (null = all of them). */
     private int[] byHand(int[] prompt, int[] positions, int[] heads, Tensor source, int maxNew, int... stops) {
-        List<Integer> out = new ArrayList<>();
-        int[] seq = prompt.clone();
-        for (int step = 0; step < maxNew; step++) {
+        int[] at = positions;
+        if (at == null) { at = new int[prompt.length]; for (int i = 0; i < at.length; i++) at[i] = i; }
+        int[] where = at;
+        // each step patches the prompt's positions, the source zero-extended to the sequence so far
+        return m.greedy(prompt, maxNew, seq -> {
             long[] shape = source.shape().clone();
             shape[1] = seq.length;
-            int width = source.data().length / prompt.length;
-            float[] data = new float[seq.length * width];
+            float[] data = new float[seq.length * (source.data().length / prompt.length)];
             System.arraycopy(source.data(), 0, data, 0, source.data().length);
-            int[] at = positions;
-            if (at == null) { at = new int[prompt.length]; for (int i = 0; i < at.length; i++) at[i] = i; }
-            List<Intervention> edits = List.of(Intervention.at(Hooks.attnResult(1)).positions(at).heads(heads).replaceWith(new Tensor(shape, data)));
-            double[] logits = m.lastLogits(seq, edits);
-            int next = 0;
-            for (int i = 1; i < logits.length; i++) if (logits[i] > logits[next]) next = i;
-            out.add(next);
-            seq = java.util.Arrays.copyOf(seq, seq.length + 1);
-            seq[seq.length - 1] = next;
-            boolean stop = false;
-            for (int s : stops) stop |= next == s;
-            if (stop) break;
-        }
-        return out.stream().mapToInt(Integer::intValue).toArray();
+            return List.of(Intervention.at(Hooks.attnResult(1)).positions(where).heads(heads).replaceWith(new Tensor(shape, data)));
+        }, stops);
     }
 }

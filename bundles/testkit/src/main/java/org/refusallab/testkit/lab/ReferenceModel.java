@@ -139,6 +139,29 @@ public final class ReferenceModel implements HookedModel {
         return l.row(0);
     }
 
+    /**
+     * Greedy decoding by hand, one full double-precision forward per step: {@code edits} gives that step's
+     * interventions for the sequence so far (e.g. a patch source extended to its length); stops after {@code maxNew}
+     * tokens or after any of {@code stops} (which is kept). The independent check of batched, cached decoding.
+     */
+    public int[] greedy(int[] prompt, int maxNew, java.util.function.Function<int[], List<org.refusallab.api.model.Intervention>> edits, int... stops) {
+        int[] seq = prompt.clone();
+        int n = 0;
+        int[] out = new int[maxNew];
+        while (n < maxNew) {
+            double[] logits = lastLogits(seq, edits.apply(seq));
+            int next = 0;
+            for (int i = 1; i < logits.length; i++) if (logits[i] > logits[next]) next = i;
+            out[n++] = next;
+            seq = java.util.Arrays.copyOf(seq, seq.length + 1);
+            seq[seq.length - 1] = next;
+            boolean stop = false;
+            for (int s : stops) stop |= next == s;
+            if (stop) break;
+        }
+        return java.util.Arrays.copyOf(out, n);
+    }
+
     @Override
     public Tensor unembedMatrix() {
         double[][] e = reference.embedding();
