@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -64,14 +63,6 @@ public final class DiverseHeadPatching implements Analysis {
         this.studies = studies;
     }
 
-    /** The direct heads by layer, for one intervention per layer. */
-    static Map<Integer, int[]> byLayer(List<Head> heads) {
-        Map<Integer, List<Integer>> m = new TreeMap<>();
-        for (Head h : heads) m.computeIfAbsent(h.layer(), k -> new ArrayList<>()).add(h.head());
-        Map<Integer, int[]> out = new LinkedHashMap<>();
-        m.forEach((l, hs) -> out.put(l, hs.stream().mapToInt(Integer::intValue).toArray()));
-        return out;
-    }
 
     /** One set's unpatched metrics and its mean attn.hook_result at the last position, per layer: {@code [n_heads, d_model]}. */
     record SetRun(double[] metric, Map<Integer, float[][]> meanResult) { }
@@ -148,7 +139,7 @@ public final class DiverseHeadPatching implements Analysis {
      */
     static Measured[] measure(Study study, List<String> harmful, List<String> harmless, List<Head> direct, int maxNew, List<Intervention> ran,
             List<Intervention> everyRow) {
-        Map<Integer, int[]> heads = byLayer(direct);
+        Map<Integer, int[]> heads = HeadClasses.byLayer(direct);
         List<Integer> layers = new ArrayList<>(heads.keySet());
         List<List<String>> texts = List.of(harmful, harmless);
         List<List<int[]>> prompts = List.of(study.chat(harmful), study.chat(harmless));
@@ -211,7 +202,7 @@ public final class DiverseHeadPatching implements Analysis {
         double denoiseFraction = Stats.recovered(Stats.mean(denoise.patchedMetric()), Stats.mean(denoise.baseMetric()), Stats.mean(noise.baseMetric()));
 
         List<String> read = new ArrayList<>();
-        for (int l : byLayer(direct).keySet()) read.add(Hooks.attnResult(l));
+        for (int l : HeadClasses.byLayer(direct).keySet()) read.add(Hooks.attnResult(l));
         Provenance prov = Provenance.builder().read(read).ran(ran).build();
         String heads = String.join(" ", direct.stream().map(Head::label).toList());
         String how = "The " + direct.size() + " direct heads (" + heads + ", from head-classes on the study's pairs) have their attn.hook_result at the last "

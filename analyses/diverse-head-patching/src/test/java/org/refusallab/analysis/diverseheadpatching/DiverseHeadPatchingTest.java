@@ -67,7 +67,7 @@ class DiverseHeadPatchingTest {
 
     private static List<Intervention> patch(Lab lab, String prompt, List<String> otherSet, List<HeadClasses.Head> direct, int seqLength) {
         int len = lab.independent().chat(prompt).length;
-        var byLayer = DiverseHeadPatching.byLayer(direct);
+        var byLayer = HeadClasses.byLayer(direct);
         Map<Integer, Tensor> src = meanSources(lab, otherSet, seqLength, len - 1, new ArrayList<>(byLayer.keySet()));
         List<Intervention> iv = new ArrayList<>();
         for (var e : byLayer.entrySet()) iv.add(Intervention.at(Hooks.attnResult(e.getKey())).positions(len - 1).heads(e.getValue()).replaceWith(src.get(e.getKey())));

@@ -4,7 +4,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -112,19 +111,11 @@ public final class HeadPatching implements Analysis {
         }
     }
 
-    /** The heads of a set by layer, for one intervention per layer. */
-    static Map<Integer, int[]> byLayer(List<Head> heads) {
-        Map<Integer, List<Integer>> m = new TreeMap<>();
-        for (Head h : heads) m.computeIfAbsent(h.layer(), k -> new ArrayList<>()).add(h.head());
-        Map<Integer, int[]> out = new LinkedHashMap<>();
-        m.forEach((l, hs) -> out.put(l, hs.stream().mapToInt(Integer::intValue).toArray()));
-        return out;
-    }
 
     /** The patch of one set's heads from a source run's attn.hook_result activations (by layer, every position). */
     static List<Intervention> patch(HeadSet set, Map<Integer, Tensor> sourceResults, Positions positions) {
         List<Intervention> out = new ArrayList<>();
-        for (var e : byLayer(set.heads()).entrySet()) {
+        for (var e : HeadClasses.byLayer(set.heads()).entrySet()) {
             Intervention.Site site = Intervention.at(Hooks.attnResult(e.getKey())).heads(e.getValue());
             out.add((positions == Positions.LAST ? site.positions(-1) : site).replaceWith(sourceResults.get(e.getKey())));
         }

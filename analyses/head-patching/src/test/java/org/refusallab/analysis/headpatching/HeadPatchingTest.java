@@ -38,7 +38,7 @@ class HeadPatchingTest {
         var src = ind.run(source, List.of());
         int last = ind.chat(base).length - 1;
         List<Intervention> iv = new ArrayList<>();
-        for (var e : HeadPatching.byLayer(heads).entrySet()) {
+        for (var e : HeadClasses.byLayer(heads).entrySet()) {
             Intervention.Site site = Intervention.at(Hooks.attnResult(e.getKey())).heads(e.getValue());
             iv.add((lastOnly ? site.positions(last) : site).replaceWith(src.hook(Hooks.attnResult(e.getKey())).toTensor()));
         }
@@ -142,7 +142,7 @@ class HeadPatchingTest {
         // each step patches the prompt's positions from the source run (its source zero-extended to the sequence)
         return lab.model().greedy(prompt, maxNew, seq -> {
             List<Intervention> iv = new ArrayList<>();
-            for (var e : HeadPatching.byLayer(heads).entrySet()) {
+            for (var e : HeadClasses.byLayer(heads).entrySet()) {
                 Tensor t = src.hook(Hooks.attnResult(e.getKey())).toTensor();
                 long[] shape = t.shape().clone();
                 shape[1] = seq.length;

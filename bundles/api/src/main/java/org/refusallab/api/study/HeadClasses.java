@@ -71,6 +71,20 @@ public record HeadClasses(int fromLayer, int toLayer, int nHeads, double[][] bos
         return heads().stream().filter(h -> kind(h.layer(), h.head()) == kind).toList();
     }
 
+    /**
+     * Heads grouped by layer, in layer order, each layer's head indices in the given order: what one
+     * {@code Intervention.at(Hooks.attnResult(layer)).heads(...)} per layer needs.
+     *
+     * @since 1.3
+     */
+    public static java.util.Map<Integer, int[]> byLayer(List<Head> heads) {
+        java.util.Map<Integer, List<Integer>> m = new java.util.TreeMap<>();
+        for (Head h : heads) m.computeIfAbsent(h.layer(), k -> new ArrayList<>()).add(h.head());
+        java.util.Map<Integer, int[]> out = new java.util.LinkedHashMap<>();
+        m.forEach((l, hs) -> out.put(l, hs.stream().mapToInt(Integer::intValue).toArray()));
+        return out;
+    }
+
     public double bos(Head h) { return bos[h.layer() - fromLayer][h.head()]; }
     public double direct(Head h) { return direct[h.layer() - fromLayer][h.head()]; }
     public double diagonal(Head h) { return diagonal[h.layer() - fromLayer][h.head()]; }

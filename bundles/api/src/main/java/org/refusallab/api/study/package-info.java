@@ -4,7 +4,7 @@
  * flags, and statistics. {@link org.refusallab.api.study.StudyService} is provided by the study bundle.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package org.refusallab.api.study;
 
 import org.osgi.annotation.bundle.Export;
