@@ -1,8 +1,5 @@
 package org.refusallab.toymodel;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +19,7 @@ import org.refusallab.api.study.RefusalScore;
 import org.refusallab.api.study.Study;
 import org.refusallab.engine.Engine;
 import org.refusallab.engine.GemmaModel;
+import org.refusallab.platform.StudyConfig;
 import org.refusallab.study.internal.InProcessSweep;
 import org.refusallab.study.internal.StudyComponent;
 import org.refusallab.testkit.lab.TestContext;
@@ -59,7 +57,7 @@ public final class MeasureToyModel implements Callable<Integer> {
     static final int BATCH = 64;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() {
         Engine.pinNd4jClassLoader();
         ToyCorpus corpus = ToyCorpus.generate(seed);
         long start = System.nanoTime();
@@ -169,23 +167,14 @@ public final class MeasureToyModel implements Callable<Integer> {
         System.out.printf("head classes L%d-L%d: %s%n", hc.fromLayer(), hc.toLayer() - 1, counts.substring(2));
     }
 
-    /** study.json's parameters flattened to the dotted keys the platform gives analyses, with this tool's overrides. */
-    Map<String, String> studyParameters(double bound) throws IOException {
-        Map<String, String> out = new TreeMap<>();
-        flatten("", new ObjectMapper().readTree(configDir.resolve("study.json").toFile()).path("parameters"), out);
+    /** study.json's parameters as the platform gives them to analyses (StudyConfig's dotted keys), with this tool's overrides. */
+    Map<String, String> studyParameters(double bound) {
+        Map<String, String> out = new TreeMap<>(StudyConfig.load(configDir.resolve("study.json")).parameters());
         out.put("study.direction.file", "");
         out.put("study.direction.save", "false");
         out.put("study.direction.klBound", Double.toString(bound));
         out.put("study.direction.selectionLimit", Integer.toString(selectionSize));
         return out;
-    }
-
-    private static void flatten(String prefix, JsonNode node, Map<String, String> out) {
-        if (node.isObject()) {
-            node.fields().forEachRemaining(e -> flatten(prefix.isEmpty() ? e.getKey() : prefix + "." + e.getKey(), e.getValue(), out));
-        } else if (!node.isMissingNode()) {
-            out.put(prefix, node.asText());
-        }
     }
 
     public static void main(String[] args) {
