@@ -32,9 +32,7 @@ public final class HookListener implements PlannedGraph.Watcher {
     @Override
     public void onOutput(String name, INDArray output) {
         List<Intervention> edits = interventions.get(name);
-        if (edits != null) {
-            for (Intervention iv : edits) InterventionApplier.apply(iv, output);
-        }
+        if (edits != null) InterventionApplier.applyAll(edits, output);
         // a copy: the forward's arrays are reused by the next forward
         if (cacheHooks.contains(name)) cache.put(name, output.dup());
     }

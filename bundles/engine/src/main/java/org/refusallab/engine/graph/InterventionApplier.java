@@ -1,5 +1,6 @@
 package org.refusallab.engine.graph;
 
+import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.INDArrayIndex;
@@ -14,6 +15,75 @@ import org.refusallab.api.model.Tensor;
 public final class InterventionApplier {
 
     private InterventionApplier() { }
+
+    /**
+     * Applies a hook's edits in list order. Consecutive PROJECT_OUT and ADD edits at every position of disjoint rows
+     * (direction selection gives each row its own candidate direction: thousands of such edits in one batch) run as
+     * one edit with a direction per row, instead of one pass over the whole activation each. Edits of the same row
+     * are never merged, so the order in which a row sees its edits is the list's.
+     */
+    public static void applyAll(List<Intervention> edits, INDArray act) {
+        int batch = (int) act.size(0);
+        for (int i = 0; i < edits.size(); ) {
+            if (!mergeable(edits.get(i))) {
+                apply(edits.get(i), act);
+                i++;
+                continue;
+            }
+            boolean[] taken = new boolean[batch];
+            int j = i;
+            while (j < edits.size() && mergeable(edits.get(j)) && takeRows(edits.get(j), taken)) j++;
+            if (j - i == 1) apply(edits.get(i), act);
+            else applyPerRow(edits.subList(i, j), act);
+            i = j;
+        }
+    }
+
+    private static boolean mergeable(Intervention iv) {
+        return (iv.kind() == Intervention.Kind.PROJECT_OUT || iv.kind() == Intervention.Kind.ADD)
+                && iv.positions() == null && iv.heads() == null && HookPoints.layout(iv.hook()) == HookPoints.Layout.POSITION;
+    }
+
+    /** Marks the edit's rows as taken; false (nothing marked) if one is taken already or outside the batch. */
+    private static boolean takeRows(Intervention iv, boolean[] taken) {
+        int[] rows = iv.rows() != null ? iv.rows() : range(taken.length);
+        for (int r : rows) {
+            if (r < 0 || r >= taken.length || taken[r]) return false;
+        }
+        for (int r : rows) taken[r] = true;
+        return true;
+    }
+
+    /** Edits of disjoint rows at every position, each row projecting out or adding its own vector: three array passes. */
+    private static void applyPerRow(List<Intervention> edits, INDArray act) {
+        long[] shape = act.shape();
+        int batch = (int) shape[0], trailing = (int) shape[shape.length - 1];
+        int perRow = (int) (act.length() / ((long) batch * trailing));
+        float[] project = null, add = null; // [batch * perRow, trailing]: each row's vector repeated at its positions
+        for (Intervention iv : edits) {
+            if (iv.direction().length != trailing) {
+                throw new IllegalArgumentException("intervention " + iv.describe() + ": direction has " + iv.direction().length
+                        + " values but " + iv.hook() + " has " + trailing);
+            }
+            boolean isAdd = iv.kind() == Intervention.Kind.ADD;
+            if (isAdd && add == null) add = new float[batch * perRow * trailing];
+            if (!isAdd && project == null) project = new float[batch * perRow * trailing];
+            float[] target = isAdd ? add : project;
+            float[] v = iv.direction().clone();
+            if (isAdd) for (int k = 0; k < v.length; k++) v[k] *= iv.value();
+            for (int r : iv.rows() != null ? iv.rows() : range(batch)) {
+                for (int p = 0; p < perRow; p++) System.arraycopy(v, 0, target, (r * perRow + p) * trailing, trailing);
+            }
+        }
+        INDArray all = act.dup('c').reshape(-1, trailing);
+        if (project != null) {
+            INDArray dirs = Nd4j.create(project, new long[] {all.size(0), trailing}, 'c');
+            INDArray along = all.mul(dirs).sum(true, 1); // [n, 1]: each position's component along its row's direction
+            all.subi(dirs.muliColumnVector(along));
+        }
+        if (add != null) all.addi(Nd4j.create(add, new long[] {all.size(0), trailing}, 'c'));
+        act.assign(all.reshape(shape));
+    }
 
     public static void apply(Intervention iv, INDArray act) {
         HookPoints.Layout layout = HookPoints.layout(iv.hook());
