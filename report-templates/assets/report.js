@@ -61,10 +61,14 @@
       });
     });
     if (!isFinite(min)) { min = 0; max = 1; }
+    // room on the left for the longest row label (head-patching's rows name a direction and a head class), up to 320 px
+    var longest = (fig.yLabels || []).reduce(function (m, l) { return Math.max(m, String(l).length); }, 0);
+    var labelPx = Math.min(320, 7 * longest + 10);
     return {
-      grid: { bottom: 90 },
+      grid: { bottom: 90, left: labelPx + 35 },
       xAxis: { type: 'category', data: fig.xLabels, name: fig.xTitle, nameLocation: 'middle', nameGap: 30, splitArea: { show: true } },
-      yAxis: { type: 'category', data: fig.yLabels, name: fig.yTitle, nameLocation: 'middle', nameGap: 60, inverse: true, splitArea: { show: true } }, // first row on top, like a matrix
+      yAxis: { type: 'category', data: fig.yLabels, name: fig.yTitle, nameLocation: 'middle', nameGap: labelPx + 12, inverse: true, splitArea: { show: true },
+               axisLabel: { width: 320, overflow: 'truncate' } }, // first row on top, like a matrix
       visualMap: { min: min, max: max, calculable: true, orient: 'horizontal', left: 'center', bottom: 0,
                    text: [String(max.toPrecision(3)), String(min.toPrecision(3)) + (fig.unit ? ' ' + fig.unit : '')],
                    inRange: { color: ['#313695', '#74add1', '#ffffbf', '#f46d43', '#a50026'] } },
