@@ -8,6 +8,8 @@
 #   DECODE=64 BATCHES=1,6 REPEATS=1 bench/engine-vs-pytorch.sh   # greedy decoding of 64 tokens after SEQ: the engine's
 #                                  # key/value-cached generate against bench/torch_gemma_decode.py (PyTorch with a cache)
 # Needs: the launcher built (mvn -q -B -o -pl bundles/launcher install -DskipTests), python3-torch (Debian).
+# ENGINE_WEIGHTS=checkpoint: the engine loads CONFIG's safetensors (e.g. bench/make_random_checkpoint.py's) instead of
+# making random weights (ND4J's randn: minutes at gemma-2b); PyTorch makes its own random weights either way.
 # Memory: each side holds the weights (10 GB for gemma-2b) in turn, never both at once.
 # Output: bench/out/<UTC time>/{engine.txt,torch.txt,summary.txt}; the summary is also printed.
 # BENCH_JFR=1 also records a Java Flight Recording of the engine run (engine.jfr) and prints its top frames.
@@ -45,7 +47,7 @@ echo "--- engine" >&2
 # The engine as ./refusal-lab runs it: element-wise ops on one OpenMP thread, matrix products on $THREADS.
 OMP_NUM_THREADS=1 REFUSAL_LAB_BLAS_THREADS="$THREADS" OPENBLAS_NUM_THREADS="$THREADS" \
 REFUSAL_LAB_JAVA_OPTS="-Xmx2g -Dorg.bytedeco.javacpp.maxbytes=16G -Dorg.bytedeco.javacpp.maxphysicalbytes=20G $JFR_OPTS" \
-  "$TOP/refusal-lab" bench --config "$CONFIG" --batch "$BATCHES" --seq "$SEQ" --repeats "$REPEATS" --warmup "$WARMUP" --decode "$DECODE" | tee "$OUT/engine.txt"
+  "$TOP/refusal-lab" bench --config "$CONFIG" --weights "${ENGINE_WEIGHTS:-random}" --batch "$BATCHES" --seq "$SEQ" --repeats "$REPEATS" --warmup "$WARMUP" --decode "$DECODE" | tee "$OUT/engine.txt"
 echo "load after engine: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/summary.txt"
 
 # The OpenBLAS the engine had mapped (printed by bench), without the no-LAPACK twin.

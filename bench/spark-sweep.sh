@@ -2,6 +2,8 @@
 # Sweep throughput and model-load time, in-process against Spark, in one JVM (the numbers are ratios taken together):
 #   bench/spark-sweep.sh [MODEL_DIR] [ROWS] [MAX_BATCH] [ROUNDS] [MASTERS...]
 # defaults: models/toy-gemma, 1200 rows, batches of 32, 3 rounds, masters local[1] local-cluster[2,1,1024]
+# SEQUENTIAL=1: in-process rounds first, then the model is closed before Spark loads its own (one copy at a time:
+# gemma-2b); HEAP / SPARK_MEMORY_OVERHEAD / MAXBYTES / MAXPHYS: the JVM's heap and off-heap limits.
 # (local-cluster: two executor JVMs of one core each, started by an in-process standalone master and worker from
 # bundles/spark-sweep/target/spark, which holds the Maven-resolved Spark jars). Build first:
 #   mvn -pl bundles/spark-sweep -am install -DskipTests
@@ -24,5 +26,6 @@ done
 # class path of bundles/spark-sweep (a real cluster's workers use their own Spark home)
 export SPARK_HOME="${SPARK_HOME:-$HOME_DIR/bundles/spark-sweep/target/spark}"
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
-exec java -Xmx3g $OPENS -Dorg.bytedeco.javacpp.cachedir.nosubdir=true -Dspark.executor.memoryOverhead=1g \
+exec java -Xmx${HEAP:-3g} $OPENS -Dorg.bytedeco.javacpp.cachedir.nosubdir=true -Dspark.executor.memoryOverhead=${SPARK_MEMORY_OVERHEAD:-1g} \
+  -Dbench.sequential=${SEQUENTIAL:+true} ${MAXBYTES:+-Dorg.bytedeco.javacpp.maxbytes=$MAXBYTES} ${MAXPHYS:+-Dorg.bytedeco.javacpp.maxphysicalbytes=$MAXPHYS} \
   -cp "$HOME_DIR/bundles/spark-sweep/target/spark/jars/*" org.refusallab.spark.SweepBenchmark "$MODEL" "$ROWS" "$BATCH" "$ROUNDS" "${MODES[@]}"

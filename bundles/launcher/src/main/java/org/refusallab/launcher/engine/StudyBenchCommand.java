@@ -92,6 +92,11 @@ public class StudyBenchCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "0", description = "seed for random weights; default 0")
     long seed;
 
+    @Option(names = "--weights", paramLabel = "random|checkpoint", defaultValue = "random",
+            description = "random: normal(0, 0.02) weights made in memory (default); checkpoint: load the safetensors of the --shape folder "
+                    + "(e.g. one bench/make_random_checkpoint.py wrote: at gemma-2b, loading 5 GB of bf16 takes far less than ND4J's randn)")
+    String weights;
+
     @Spec
     CommandSpec spec;
 
@@ -114,14 +119,22 @@ public class StudyBenchCommand implements Callable<Integer> {
         GemmaConfig cfg = shape(shape);
         Path tokenizerDir = options.modelDir();
         long t0 = System.nanoTime();
-        LoadedCheckpoint ckpt = new LoadedCheckpoint(cfg, GemmaTrainer.initialWeights(cfg, seed), Path.of("random-" + shapeName()), "float32");
+        if (!weights.equals("random") && !weights.equals("checkpoint")) {
+            throw new IllegalArgumentException("--weights must be random or checkpoint, got '" + weights + "'");
+        }
+        boolean fromDisk = weights.equals("checkpoint");
+        if (fromDisk && !Files.isRegularFile(LabOptions.home().resolve(shape).resolve(Checkpoint.CONFIG_FILE))) {
+            throw new IllegalArgumentException("--weights checkpoint needs --shape to be a checkpoint folder, got '" + shape + "'");
+        }
+        LoadedCheckpoint ckpt = fromDisk ? Checkpoint.load(LabOptions.home().resolve(shape).normalize())
+                : new LoadedCheckpoint(cfg, GemmaTrainer.initialWeights(cfg, seed), Path.of("random-" + shapeName()), "float32");
         double made = (System.nanoTime() - t0) / 1e9;
         long weightBytes = GemmaTensors.totalBytes(ckpt.weights());
         HfTokenizer tokenizer = HfTokenizer.load(tokenizerDir);
         Path config = benchConfig(options.configDir(), options.workDir().resolve("bench-study"), cfg.numLayers(), cfg.hiddenSize());
         StudyConfig study = StudyConfig.load(config.resolve("study.json"));
-        out.printf("shape: %s, random weights (seed %d), float32: %s %d layers, d_model %d, d_mlp %d, %d heads x %d, %d kv heads, vocab %d; %.2f GB made in %.1f s%n",
-                shapeName(), seed, cfg.modelType(), cfg.numLayers(), cfg.hiddenSize(), cfg.intermediateSize(), cfg.numHeads(), cfg.headDim(),
+        out.printf("shape: %s, %s, float32: %s %d layers, d_model %d, d_mlp %d, %d heads x %d, %d kv heads, vocab %d; %.2f GB made in %.1f s%n",
+                shapeName(), fromDisk ? "weights loaded from its safetensors" : "random weights (seed " + seed + ")", cfg.modelType(), cfg.numLayers(), cfg.hiddenSize(), cfg.intermediateSize(), cfg.numHeads(), cfg.headDim(),
                 cfg.numKvHeads(), cfg.vocabSize(), weightBytes / 1e9, made);
         out.printf("tokenizer: %s (%d tokens; its ids are ids of the %d-token vocabulary, ids past its own decode as <id N>; texts differ from the real tokenizer's)%n",
                 tokenizerDir.resolve("tokenizer.json"), tokenizer.vocabSize(), cfg.vocabSize());

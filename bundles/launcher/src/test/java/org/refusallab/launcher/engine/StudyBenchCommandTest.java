@@ -16,6 +16,11 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.refusallab.checkpoint.CheckpointWriter;
+import org.refusallab.checkpoint.GemmaConfig;
+import org.refusallab.checkpoint.GemmaConfigs;
+import org.refusallab.checkpoint.StoredDtype;
+import org.refusallab.engine.train.GemmaTrainer;
 import org.refusallab.launcher.Main;
 
 /**
@@ -161,5 +166,27 @@ class StudyBenchCommandTest {
         int fullRows = 2 * (2 * PAIRS + EVAL + EVAL);
         assertEquals(fullRows * seconds / 8, projected, 0.5 + 0.05 * fullRows / 8.0 + 1e-9, all); // seconds printed to 0.1, projection to 1
         assertTrue(out.toString().contains("total: ") && out.toString().contains("projected"), all);
+    }
+
+    @Test
+    void weightsCanBeLoadedFromTheShapeFolderAndANamedShapeHasNone() throws Exception {
+        // the tiny shape's random weights written as a checkpoint folder (what bench/make_random_checkpoint.py makes at gemma-2b)
+        Path ckpt = Files.createDirectories(root.resolve("tiny-checkpoint"));
+        GemmaConfig cfg = GemmaConfigs.read(tiny().resolve("config.json"));
+        CheckpointWriter.write(ckpt, cfg, GemmaTrainer.initialWeights(cfg, 3), StoredDtype.BF16, 0);
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.execute(new String[] {"bench-study", "--shape", ckpt.toString(), "--weights", "checkpoint", "--model", tiny().toString(),
+            "--config", config.toString(), "--work", root.resolve("work3").toString(), "--candidates", "0", "--only", "example"},
+            new PrintWriter(out, true), new PrintWriter(err, true));
+        String all = out + "\n--- stderr ---\n" + err;
+        assertEquals(0, code, all);
+        assertTrue(out.toString().contains("weights loaded from its safetensors"), all);
+        assertEquals(List.of("OK", "4"), List.of(table(out.toString()).get("example")[0], table(out.toString()).get("example")[2]), all);
+
+        StringWriter out2 = new StringWriter(), err2 = new StringWriter();
+        int bad = Main.execute(new String[] {"bench-study", "--shape", "gemma-2b", "--weights", "checkpoint", "--model", tiny().toString(),
+            "--config", config.toString(), "--work", root.resolve("work4").toString()}, new PrintWriter(out2, true), new PrintWriter(err2, true));
+        assertTrue(bad != 0, out2 + " " + err2);
+        assertTrue(err2.toString().contains("--weights checkpoint needs --shape to be a checkpoint folder, got 'gemma-2b'"), err2.toString());
     }
 }
