@@ -36,6 +36,8 @@ def tensor_shapes(cfg):
             p + "mlp.up_proj.weight": [mlp, d],
             p + "mlp.down_proj.weight": [d, mlp],
         })
+        if cfg.get("model_type") == "gemma2":  # Gemma 2's four norms per block
+            shapes.update({p + "pre_feedforward_layernorm.weight": [d], p + "post_feedforward_layernorm.weight": [d]})
     return shapes
 
 
