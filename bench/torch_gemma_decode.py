@@ -14,13 +14,12 @@ import argparse
 import json
 import math
 import os
-import statistics
 import time
 
 import torch
 import torch.nn.functional as F
 
-from torch_gemma_forward import GEMMA_2B, peak_rss_bytes, random_weights, rms_norm, rotate_half
+from torch_gemma_forward import GEMMA_2B, median_time, peak_rss_bytes, random_weights, rms_norm, rotate_half
 
 
 def rope_tables(c, n):
@@ -71,17 +70,6 @@ def generate(c, w, ids, new_tokens):
     return torch.cat(out, dim=1)
 
 
-def timed(fn, repeats, warmup):
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), min(times), max(times)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--config", default="gemma-2b", help="gemma-2b or a config.json path")
@@ -108,8 +96,8 @@ def main():
         for b in [int(x) for x in a.batch.split(",")]:
             ids = torch.randint(0, c["vocab_size"], (b, a.seq), generator=gen)
             assert generate(c, w, ids, a.decode).shape == (b, a.decode)
-            gen_s, lo, hi = timed(lambda: generate(c, w, ids, a.decode), a.repeats, max(a.warmup - 1, 0))
-            pre_s, _, _ = timed(lambda: generate(c, w, ids, 1), a.repeats, 0)
+            gen_s, lo, hi = median_time(lambda: generate(c, w, ids, a.decode), a.repeats, max(a.warmup - 1, 0))
+            pre_s, _, _ = median_time(lambda: generate(c, w, ids, 1), a.repeats, 0)
             step_ms = (gen_s - pre_s) / (a.decode - 1) * 1e3 if a.decode > 1 else 0.0
             rows.append((b, a.seq, a.decode, gen_s, b * a.decode / gen_s, pre_s, step_ms, peak_rss_bytes(), lo, hi))
             print(f"batch {b}: generate {a.decode} tokens after {a.seq}: {gen_s:.4f} s (median of {a.repeats}; min {lo:.4f}, max {hi:.4f}), "
