@@ -61,10 +61,7 @@ public final class InterventionApplier {
         int perRow = (int) (act.length() / ((long) batch * trailing));
         float[] project = null, add = null; // [batch * perRow, trailing]: each row's vector repeated at its positions
         for (Intervention iv : edits) {
-            if (iv.direction().length != trailing) {
-                throw new IllegalArgumentException("intervention " + iv.describe() + ": direction has " + iv.direction().length
-                        + " values but " + iv.hook() + " has " + trailing);
-            }
+            checkDirection(iv, trailing);
             boolean isAdd = iv.kind() == Intervention.Kind.ADD;
             if (isAdd && add == null) add = new float[batch * perRow * trailing];
             if (!isAdd && project == null) project = new float[batch * perRow * trailing];
@@ -102,10 +99,7 @@ public final class InterventionApplier {
         if (iv.positions() != null) check(iv, iv.positions(), (int) nPos, "position");
         INDArray dir = null;
         if (iv.direction() != null) {
-            if (iv.direction().length != trailing) {
-                throw new IllegalArgumentException("intervention " + iv.describe() + ": direction has " + iv.direction().length
-                        + " values but " + iv.hook() + " has " + trailing);
-            }
+            checkDirection(iv, trailing);
             dir = Nd4j.createFromArray(iv.direction()).reshape(trailing, 1); // [trailing, 1]
         }
         INDArray source = null;
@@ -209,6 +203,13 @@ public final class InterventionApplier {
             }
         }
         return Nd4j.create(s.data(), ss, 'c');
+    }
+
+    private static void checkDirection(Intervention iv, long trailing) {
+        if (iv.direction().length != trailing) {
+            throw new IllegalArgumentException("intervention " + iv.describe() + ": direction has " + iv.direction().length
+                    + " values but " + iv.hook() + " has " + trailing);
+        }
     }
 
     private static void check(Intervention iv, int[] idx, int size, String what) {
