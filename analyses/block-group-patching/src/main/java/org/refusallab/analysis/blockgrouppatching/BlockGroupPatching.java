@@ -1,7 +1,9 @@
 package org.refusallab.analysis.blockgrouppatching;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -91,6 +93,14 @@ public final class BlockGroupPatching implements Analysis {
 
     /** Noising of every group on the seed pairs, then the held-out pairs (where the claims are about prompts of this form). */
     public static Result compute(Study study, List<LayerGroups.Group> groups) {
+        return computeAll(study, List.of(groups)).get(0);
+    }
+
+    /**
+     * {@link #compute} for several groupings at once: the unpatched runs once, and each distinct layer range once
+     * however many groupings contain it (the configured thirds and their five alternatives share 7 of their 18 groups).
+     */
+    static List<Result> computeAll(Study study, List<List<LayerGroups.Group>> groupings) {
         List<PairTokens> pairs = PairTokens.of(study.tokenizer(), study.pairs(true));
         int nSeed = study.pairs().size();
         int n = study.nLayers();
@@ -104,35 +114,51 @@ public final class BlockGroupPatching implements Analysis {
         }
         for (PairTokens p : pairs) runs.add(Row.of(p.harmful()).reading(ReadOut.metric(metric)));
         List<RowResult> unpatched = study.sweep(runs);
+        // copies per distinct range [from, to): block x position x pair, in that order
+        Map<List<Integer>, Integer> rangeIndex = new LinkedHashMap<>();
         List<Row> copies = new ArrayList<>();
-        List<Intervention> ran = new ArrayList<>();
-        for (var g : groups) {
-            for (int blk = 0; blk < 2; blk++) {
-                for (int pos = 0; pos < 2; pos++) {
-                    for (int p = 0; p < pairs.size(); p++) {
-                        int at = pos == 0 ? pairs.get(p).subjectFromEnd() : -1;
-                        Row copy = Row.of(pairs.get(p).harmful());
-                        for (int l = g.from(); l < g.to(); l++) {
-                            Intervention patch = Intervention.at(blockHook(blk, l)).positions(at).replaceWith(unpatched.get(p).activation(1 + blk * n + l));
-                            if (p < nSeed) ran.add(patch);
-                            copy = copy.with(patch);
+        List<List<Intervention>> ranOfRange = new ArrayList<>();
+        for (List<LayerGroups.Group> groups : groupings) {
+            for (var g : groups) {
+                if (rangeIndex.putIfAbsent(List.of(g.from(), g.to()), rangeIndex.size()) != null) continue;
+                List<Intervention> ran = new ArrayList<>();
+                for (int blk = 0; blk < 2; blk++) {
+                    for (int pos = 0; pos < 2; pos++) {
+                        for (int p = 0; p < pairs.size(); p++) {
+                            int at = pos == 0 ? pairs.get(p).subjectFromEnd() : -1;
+                            Row copy = Row.of(pairs.get(p).harmful());
+                            for (int l = g.from(); l < g.to(); l++) {
+                                Intervention patch = Intervention.at(blockHook(blk, l)).positions(at).replaceWith(unpatched.get(p).activation(1 + blk * n + l));
+                                if (p < nSeed) ran.add(patch);
+                                copy = copy.with(patch);
+                            }
+                            copies.add(copy.reading(ReadOut.metric(metric)));
                         }
-                        copies.add(copy.reading(ReadOut.metric(metric)));
                     }
                 }
+                ranOfRange.add(ran);
             }
         }
         List<RowResult> m = study.sweep(copies);
-        double[][][][] patched = new double[groups.size()][2][2][pairs.size()];
-        int i = 0;
-        for (int g = 0; g < groups.size(); g++) for (int blk = 0; blk < 2; blk++) for (int pos = 0; pos < 2; pos++)
-            for (int p = 0; p < pairs.size(); p++) patched[g][blk][pos][p] = m.get(i++).metric();
         double[] base = new double[pairs.size()], source = new double[pairs.size()];
         for (int p = 0; p < pairs.size(); p++) {
             source[p] = unpatched.get(p).metric();
             base[p] = unpatched.get(pairs.size() + p).metric();
         }
-        return new Result(groups, pairs, nSeed, patched, base, source, ran);
+        List<Result> out = new ArrayList<>();
+        for (List<LayerGroups.Group> groups : groupings) {
+            double[][][][] patched = new double[groups.size()][2][2][pairs.size()];
+            List<Intervention> ran = new ArrayList<>();
+            for (int g = 0; g < groups.size(); g++) {
+                int range = rangeIndex.get(List.of(groups.get(g).from(), groups.get(g).to()));
+                int i = range * 4 * pairs.size();
+                for (int blk = 0; blk < 2; blk++) for (int pos = 0; pos < 2; pos++)
+                    for (int p = 0; p < pairs.size(); p++) patched[g][blk][pos][p] = m.get(i++).metric();
+                ran.addAll(ranOfRange.get(range));
+            }
+            out.add(new Result(groups, pairs, nSeed, patched, base, source, ran));
+        }
+        return out;
     }
 
     /**
@@ -167,7 +193,11 @@ public final class BlockGroupPatching implements Analysis {
         int n = study.nLayers();
         List<LayerGroups.Group> groups = LayerGroups.parse(params.layerGroups(), n);
         double threshold = params.threshold();
-        Result r = compute(study, groups);
+        List<List<LayerGroups.Group>> alts = alternatives(groups, n);
+        List<List<LayerGroups.Group>> groupings = new ArrayList<>(List.of(groups));
+        groupings.addAll(alts);
+        List<Result> all = computeAll(study, groupings);
+        Result r = all.get(0);
         boolean seedModel = Verdicts.isSeedModel(study.model().info());
         Provenance provenance = Provenance.builder().read(Hooks.everyLayer("hook_attn_out"), Hooks.everyLayer("hook_mlp_out"))
                 .ran(r.interventions()).build();
@@ -206,7 +236,6 @@ public final class BlockGroupPatching implements Analysis {
 
         List<Finding> findings = findings(r, threshold, n, seedModel);
         List<Table> tables = new ArrayList<>(List.of(table));
-        List<List<LayerGroups.Group>> alts = alternatives(groups, n);
         if (!alts.isEmpty()) {
             // the same rules under other groupings: which verdicts depend on where the boundaries are
             List<List<String>> srows = new ArrayList<>();
@@ -214,8 +243,9 @@ public final class BlockGroupPatching implements Analysis {
             for (Finding f : findings) seedRow.add(f.verdict().name());
             srows.add(seedRow);
             List<List<Finding>> altFindings = new ArrayList<>();
-            for (var alt : alts) {
-                List<Finding> af = findings(compute(study, alt), threshold, n, seedModel);
+            for (int a = 0; a < alts.size(); a++) {
+                var alt = alts.get(a);
+                List<Finding> af = findings(all.get(1 + a), threshold, n, seedModel);
                 altFindings.add(af);
                 List<String> row = new ArrayList<>(List.of(describe(alt)));
                 for (int k = 0; k < af.size(); k++) row.add(af.get(k).verdict().name() + " (" + measuresBrief(af.get(k)) + ")");

@@ -58,6 +58,25 @@ class BlockGroupPatchingTest {
     }
 
     @Test
+    void groupingsSharingRangesRunEachRangeOnceWithTheSameNumbers(Lab lab) throws Exception {
+        var study = lab.studies().open(lab.context(BlockGroupPatching.ID, Lab.studyParameters(2, -1, 64)));
+        var thirds = LayerGroups.parse("0-1,1-3,3-4", 4);
+        var moved = LayerGroups.parse("0-1,1-2,2-4", 4); // shares [0,1) with thirds
+        int before = lab.model().forwardCalls.get();
+        var both = BlockGroupPatching.computeAll(study, List.of(thirds, moved));
+        // one sweep of the unpatched runs and one of the 5 distinct ranges' copies (5 x 4 x pairs rows, one chunk)
+        assertEquals(2, lab.model().forwardCalls.get() - before);
+        for (int k = 0; k < 2; k++) {
+            var alone = BlockGroupPatching.compute(study, k == 0 ? thirds : moved);
+            assertEquals(alone.groups(), both.get(k).groups());
+            for (int g = 0; g < 3; g++) for (int blk = 0; blk < 2; blk++) for (int pos = 0; pos < 2; pos++) {
+                assertArrayEquals(alone.patched()[g][blk][pos], both.get(k).patched()[g][blk][pos], 1e-5, "grouping " + k + " group " + g);
+            }
+            assertEquals(alone.interventions().size(), both.get(k).interventions().size());
+        }
+    }
+
+    @Test
     void layerGroupsParseThirdsAndRangesAndRejectBadSpecs() {
         var thirds = LayerGroups.parse("thirds", 18);
         assertEquals(List.of(0, 6, 12), thirds.stream().map(LayerGroups.Group::from).toList());

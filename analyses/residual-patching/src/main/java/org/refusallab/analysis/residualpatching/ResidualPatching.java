@@ -49,17 +49,21 @@ public final class ResidualPatching implements Analysis {
 
     /**
      * Per pair: [layer][position] patched metric, the base run's (harmless) and the source run's (harmful) metric, and
-     * the interventions run.
+     * the interventions run for it (positions before the subject are not run: see {@link PairTokens#patchIsIdentityAt}).
      */
-    public record PairResult(PairTokens pair, double[][] patched, double base, double source) {
+    public record PairResult(PairTokens pair, double[][] patched, double base, double source, List<Intervention> ran) {
+        public PairResult(PairTokens pair, double[][] patched, double base, double source) {
+            this(pair, patched, base, source, List.of());
+        }
+
         /** (patched - base) / (source - base): 1 = the harmful run's metric fully restored. */
         public double recovered(int layer, int position) {
             return Stats.recovered(patched[layer][position], base, source);
         }
     }
 
-    /** The results (seed pairs, then held-out pairs) and every intervention the sweep ran (for the figures' provenance). */
-    public record Result(List<PairResult> pairs, int nSeed, List<Intervention> interventions) { }
+    /** The results: seed pairs, then held-out pairs. */
+    public record Result(List<PairResult> pairs, int nSeed) { }
 
     public static Result compute(Study study) {
         List<PairTokens> pairs = PairTokens.of(study.tokenizer(), study.pairs(true));
@@ -75,30 +79,36 @@ public final class ResidualPatching implements Analysis {
         }
         for (PairTokens p : pairs) runs.add(Row.of(p.harmless()).reading(ReadOut.metric(metric)));
         List<RowResult> unpatched = study.sweep(runs);
-        // one patched copy of the base run per (pair, layer, position)
+        // one patched copy of the base run per (pair, layer, position from the subject on); before the subject the
+        // patch is an identity and the cell is the base run's metric (two thirds of the seed pairs' cells)
         List<Row> copies = new ArrayList<>();
-        List<Intervention> ran = new ArrayList<>();
+        List<List<Intervention>> ran = new ArrayList<>();
         for (int p = 0; p < pairs.size(); p++) {
-            int len = pairs.get(p).length();
+            PairTokens pair = pairs.get(p);
+            List<Intervention> mine = new ArrayList<>();
             for (int l = 0; l < n; l++) {
                 Tensor source = unpatched.get(p).activation(1 + l);
-                for (int pos = 0; pos < len; pos++) {
+                for (int pos = pair.subject(); pos < pair.length(); pos++) {
                     Intervention patch = Intervention.at(Hooks.residPre(l)).positions(pos).replaceWith(source);
-                    if (p < nSeed) ran.add(patch);
-                    copies.add(Row.of(pairs.get(p).harmless()).with(patch).reading(ReadOut.metric(metric)));
+                    mine.add(patch);
+                    copies.add(Row.of(pair.harmless()).with(patch).reading(ReadOut.metric(metric)));
                 }
             }
+            ran.add(mine);
         }
         List<RowResult> m = study.sweep(copies);
         List<PairResult> out = new ArrayList<>();
         int i = 0;
         for (int p = 0; p < pairs.size(); p++) {
-            int len = pairs.get(p).length();
-            double[][] grid = new double[n][len];
-            for (int l = 0; l < n; l++) for (int pos = 0; pos < len; pos++) grid[l][pos] = m.get(i++).metric();
-            out.add(new PairResult(pairs.get(p), grid, unpatched.get(pairs.size() + p).metric(), unpatched.get(p).metric()));
+            PairTokens pair = pairs.get(p);
+            double base = unpatched.get(pairs.size() + p).metric();
+            double[][] grid = new double[n][pair.length()];
+            for (int l = 0; l < n; l++) {
+                for (int pos = 0; pos < pair.length(); pos++) grid[l][pos] = pair.patchIsIdentityAt(pos) ? base : m.get(i++).metric();
+            }
+            out.add(new PairResult(pair, grid, base, unpatched.get(p).metric(), p < nSeed ? ran.get(p) : List.of()));
         }
-        return new Result(out, nSeed, ran);
+        return new Result(out, nSeed);
     }
 
     @Override
@@ -112,19 +122,16 @@ public final class ResidualPatching implements Analysis {
         List<Figure> figs = new ArrayList<>();
         for (int p = 0; p < result.nSeed(); p++) {
             PairResult r = results.get(p);
-            int len = r.pair().length();
-            // this pair's copies: n layers x len positions, in order
-            int offset = 0;
-            for (int q = 0; q < p; q++) offset += n * results.get(q).pair().length();
-            List<Intervention> mine = result.interventions().subList(offset, offset + n * len);
             figs.add(Figure.heatmap("residual-patching-pair-" + p)
                     .title("Denoising hook_resid_pre: '" + r.pair().pair().harmless() + "' <- '" + r.pair().pair().harmful() + "'")
                     .x("position (token)", r.pair().positionLabels(study.tokenizer())).y("layer", "refusal metric").rows(layers)
                     .cells("refusal metric", r.patched())
                     .caption(String.format("Refusal metric (%s) of the harmless prompt (base run) with the harmful prompt's (source run) "
-                            + "blocks.L.hook_resid_pre patched in at one layer and position. Unpatched: harmless %s, harmful %s.",
+                            + "blocks.L.hook_resid_pre patched in at one layer and position. Unpatched: harmless %s, harmful %s. "
+                            + "Positions before the subject are not run: both prompts' activations there are equal (same tokens, "
+                            + "causal attention), so the patch changes nothing and the cell is the unpatched harmless metric.",
                             study.metric(), Stats.fmt(r.base()), Stats.fmt(r.source())))
-                    .provenance(Provenance.builder().read(Hooks.everyLayer("hook_resid_pre")).ran(mine).build()).build());
+                    .provenance(Provenance.builder().read(Hooks.everyLayer("hook_resid_pre")).ran(r.ran()).build()).build());
         }
         return new AnalysisResult("Denoising activation patching of the residual stream at every layer and position, per seed pair (figures) and "
                 + (results.size() - result.nSeed()) + " held-out pairs (the findings' intervals).", figs, List.of(), findings(results, result.nSeed(), n));

@@ -23,7 +23,7 @@ class ResidualPatchingTest {
         var r = Independent.wellFormed(lab.run(new ResidualPatching(lab.studies()), Lab.studyParameters(2, -1, maxBatch)));
         int calls = m.forwardCalls.get() - before;
         int cells = 0;
-        for (String[] pair : Independent.SEED) cells += n * ind.chat(pair[0]).length;
+        for (String[] pair : Independent.SEED) cells += n * 6; // the subject is 6 from the end: positions before it are not run
         // one cache run of the 6 prompts (sources' activations, unpatched metrics), then the copies in chunks: never one forward per patch
         assertEquals(1 + (cells + maxBatch - 1) / maxBatch, calls);
 
@@ -48,11 +48,16 @@ class ResidualPatchingTest {
             assertTrue(spread > 100 * 1e-4, "spread " + spread);
             // patching layer 0 at the subject swaps the only differing token: the harmful run's metric, exactly
             assertEquals(ind.logitMetric(harmful, List.of(), "I"), grid[0][subject], 1e-4);
-            // the figure records what it patched: one replace per layer, at every position
+            // before the subject the patch is an identity: the unpatched harmless metric (checked against the
+            // independent patched forward at position 0 above), here at every such position
+            for (int l = 0; l < n; l++) {
+                for (int pos = 0; pos < subject; pos++) assertEquals(ind.logitMetric(harmless, List.of(), "I"), grid[l][pos], 1e-4, "L" + l + " pos " + pos);
+            }
+            // the figure records what it ran: one replace per layer, at the subject and every later position
             var edits = fig.provenance().interventions();
             assertEquals(n, edits.size());
             assertEquals("replace", edits.get(0).kind());
-            assertEquals(len, edits.get(0).positions().size());
+            assertEquals(len - subject, edits.get(0).positions().size());
         }
     }
 

@@ -124,11 +124,13 @@ public final class SingleBlockPatching implements Analysis {
                 }
             }
         }
-        // the comparator: resid_pre noised at one position (counted from the end, up to the shortest pair's length)
+        // the comparator: resid_pre noised at one position (counted from the end, up to the shortest pair's length);
+        // not run before the subject, where the patch is an identity (PairTokens.patchIsIdentityAt)
         int residHook = HOOKS.indexOf("hook_resid_pre");
         for (int l = 0; l < n; l++) {
             for (int k = 0; k < shortest; k++) {
                 for (int p = 0; p < pairs.size(); p++) {
+                    if (pairs.get(p).patchIsIdentityAt(-(k + 1))) continue;
                     Intervention patch = Intervention.at(Hooks.residPre(l)).positions(-(k + 1)).replaceWith(unpatched.get(p).activation(1 + residHook * n + l));
                     if (p < nSeed) ran.add(patch);
                     copies.add(Row.of(pairs.get(p).harmful()).with(patch).reading(ReadOut.metric(metric)));
@@ -140,11 +142,15 @@ public final class SingleBlockPatching implements Analysis {
         double[][][] single = new double[n][shortest][pairs.size()];
         int i = 0;
         for (int h = 0; h < HOOKS.size(); h++) for (int l = 0; l < n; l++) for (int p = 0; p < pairs.size(); p++) patched[h][l][p] = m.get(i++).metric();
-        for (int l = 0; l < n; l++) for (int k = 0; k < shortest; k++) for (int p = 0; p < pairs.size(); p++) single[l][k][p] = m.get(i++).metric();
         double[] base = new double[pairs.size()], source = new double[pairs.size()];
         for (int p = 0; p < pairs.size(); p++) {
             source[p] = unpatched.get(p).metric();
             base[p] = unpatched.get(pairs.size() + p).metric();
+        }
+        for (int l = 0; l < n; l++) {
+            for (int k = 0; k < shortest; k++) {
+                for (int p = 0; p < pairs.size(); p++) single[l][k][p] = pairs.get(p).patchIsIdentityAt(-(k + 1)) ? base[p] : m.get(i++).metric();
+            }
         }
         return new Result(pairs, nSeed, patched, single, base, source, ran);
     }
@@ -173,7 +179,9 @@ public final class SingleBlockPatching implements Analysis {
                 .caption(String.format("Run harmful prompts (base run), patch in the harmless twin's (source run) blocks.L.<hook> at %s positions. "
                         + "Fraction = (patched - base) / (source - base), base = harmful metric (mean %s), source = harmless (mean %s), over the %d seed "
                         + "pairs. Comparator (the reading chosen for the seed's \"compared to patching the residual stream\", whose residual patching is "
-                        + "per position): hook_resid_pre noised at one position, the best position of each layer. hook_resid_pre at all positions is "
+                        + "per position): hook_resid_pre noised at one position, the best position of each layer (positions before the subject are "
+                        + "not run: the two prompts' activations there are equal, so the patch is an identity and the metric the base run's). "
+                        + "hook_resid_pre at all positions is "
                         + "only a sanity check (at L0 it is the harmless run itself).", positions, Stats.fmt(Stats.mean(java.util.Arrays.copyOf(r.base(), r.nSeed()))),
                         Stats.fmt(Stats.mean(java.util.Arrays.copyOf(r.source(), r.nSeed()))), r.nSeed()))
                 .provenance(provenance);

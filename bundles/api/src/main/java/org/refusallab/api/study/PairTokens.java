@@ -18,6 +18,16 @@ public record PairTokens(PromptPair pair, int[] harmful, int[] harmless, int sub
         return subject - harmful.length;
     }
 
+    /**
+     * Whether patching either run's activations into the other at this position (counted from the end if negative)
+     * is an identity: before the subject both prompts have the same tokens, and with causal attention every
+     * activation there is the same in both runs. Patching sweeps skip these positions and record the unpatched
+     * metric, which is what the patched run computes.
+     */
+    public boolean patchIsIdentityAt(int position) {
+        return (position < 0 ? harmful.length + position : position) < subject;
+    }
+
     /** Tokenizes each pair in the chat format and finds its subject position; errors name the pair. */
     public static List<PairTokens> of(TextTokenizer tokenizer, List<PromptPair> pairs) {
         return pairs.stream().map(p -> of(tokenizer, p)).toList();
