@@ -268,6 +268,19 @@ public final class PlannedGraph {
      */
     static final double SMALL_GEMM_FLOPS = 1 << 24;
 
+    /**
+     * ...unless an operand is this large: then the product streams memory (one decoding step's [1, 2048] x [2048,
+     * 2048] query projection at gemma-2b: 8 MFLOP over a 16 MB weight), and two threads read it twice as fast
+     * (OpenBLAS 0.3.21 here, cblas_sgemm M = 1: 2.09 ms on one thread, 1.06 ms on two, quiet machine).
+     */
+    static final long SMALL_GEMM_OPERAND_BYTES = 4L << 20;
+
+    private static long operandBytes(INDArray[] args) {
+        long max = 0;
+        for (INDArray a : args) max = Math.max(max, a.length() * a.dataType().width());
+        return max;
+    }
+
     /** 2 x (output elements) x (inner dimension) of a planned matmul. */
     private static double gemmFlops(Mmul m, INDArray a, INDArray out) {
         long[] iArgs = m.iArgs();
@@ -398,7 +411,8 @@ public final class PlannedGraph {
                 throw new UnsupportedOperationException("op " + info.op().getName() + " (" + fn.getClass().getSimpleName() + ") is not supported by PlannedGraph");
             }
             // small products on one thread here too, so that later runs repeat this call's numbers exactly
-            boolean smallGemm = fn instanceof Mmul m && gemmFlops(m, args[0], outs[0]) < SMALL_GEMM_FLOPS && BlasThreads.available();
+            boolean smallGemm = fn instanceof Mmul m && gemmFlops(m, args[0], outs[0]) < SMALL_GEMM_FLOPS
+                    && operandBytes(args) < SMALL_GEMM_OPERAND_BYTES && BlasThreads.available();
             if (BlasThreads.available() && fn instanceof Mmul) BlasThreads.use(smallGemm ? 1 : BlasThreads.configured());
             execute(fn, ctx);
             for (int o = 0; o < outs.length; o++) {
