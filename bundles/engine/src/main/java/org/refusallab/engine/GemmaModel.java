@@ -27,6 +27,7 @@ import org.refusallab.engine.graph.GemmaSegments;
 import org.refusallab.engine.graph.HookListener;
 import org.refusallab.engine.graph.HookPoints;
 import org.refusallab.engine.graph.KvCache;
+import org.refusallab.engine.graph.SharedRows;
 
 /**
  * A loaded Gemma checkpoint behind the {@link HookedModel} service: pads batches on the left, builds the attention
@@ -44,6 +45,8 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
     private final ModelInfo info;
     private final GemmaSegments segments;
     private final Set<String> hookNames;
+    /** Whether forwards run rows that share their state up to a layer once ({@link SharedRows}); off for comparisons. */
+    private volatile boolean sharing = true;
     private INDArray[] unembeddingEigen; // lazily: singular values, right singular vectors
 
     public GemmaModel(LoadedCheckpoint checkpoint, TextTokenizer tokenizer) {
@@ -146,7 +149,10 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
                 || interventions.stream().anyMatch(iv -> iv.hook().endsWith("attn.hook_result"));
         HookListener listener = new HookListener(interventions, cacheHooks);
         boolean fullLogits = cacheHooks.contains(GemmaGraph.LOGITS) || listener.interventionHooks().contains(GemmaGraph.LOGITS);
-        Map<String, INDArray> out = segments.forward(batch.ids(), batch.blockInputs(segments), listener, perHead, fullLogits);
+        // rows that are the same up to a layer (a patching sweep's copies, below their patched layer) run it once
+        SharedRows shared = cacheHooks.isEmpty() && !fullLogits && sharing ? SharedRows.of(batch.ids(), interventions, config.numLayers()) : null;
+        Map<String, INDArray> out = shared != null ? segments.forwardShared(batch.ids(), batch.blockInputs(segments), shared, perHead)
+                : segments.forward(batch.ids(), batch.blockInputs(segments), listener, perHead, fullLogits);
         Map<String, INDArray> cache = new LinkedHashMap<>();
         for (String h : cacheHooks) {
             INDArray a = listener.cache().get(h);
@@ -155,6 +161,11 @@ public final class GemmaModel implements HookedModel, AutoCloseable {
             cache.put(h, a);
         }
         return new Forward(batch, out.get(GemmaGraph.LAST_LOGITS), cache);
+    }
+
+    /** Turns {@link SharedRows} on or off (on by default): the same numbers either way, to float rounding. */
+    public void shareRows(boolean on) {
+        this.sharing = on;
     }
 
     @Override

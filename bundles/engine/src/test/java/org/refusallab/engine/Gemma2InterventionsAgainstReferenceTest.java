@@ -115,6 +115,23 @@ class Gemma2InterventionsAgainstReferenceTest {
     }
 
     /** On Gemma 2 the heads' results sum to the attention output before ln1_post: a patched head moves hook_attn_out through that norm. */
+    /** Rows sharing their state up to a layer run it once (SharedRows), on Gemma 2's local and global layers too. */
+    @Test
+    void rowsSharingStateUpToALayerMatchReference() {
+        int[] t0 = TOKENS.get(0), t1 = TOKENS.get(1);
+        List<int[]> tokens = List.of(t0, t0, t0, t1, t0, t1, t0, t0, t0, t0);
+        List<Intervention> ivs = List.of(
+                Intervention.at("blocks.0.hook_resid_pre").projectOut(Intervention.unit(randomDirection(3, 64))),
+                Intervention.at("blocks.1.attn.hook_result").rows(1).positions(9).heads(0).replaceWith(sourceFor("blocks.1.attn.hook_result")).fromRows(2),
+                Intervention.at("blocks.2.hook_resid_pre").rows(2, 4, 6).positions(8).replaceWith(sourceFor("blocks.2.hook_resid_pre")).fromRows(0, 1, 2),
+                Intervention.at("blocks.3.hook_mlp_out").rows(3).zero());
+        ForwardRequest request = new ForwardRequest(tokens, Set.of(), ivs);
+        assertTrue(org.refusallab.engine.graph.SharedRows.of(GemmaModel.Batch.of(tokens, 0, 400, 0).ids(), ivs, 4).active(3).length < tokens.size());
+        DTensor want = reference.run(request).lastLogits();
+        double err = want.maxAbsDiff(model.run(request).lastLogits());
+        assertTrue(err < 1e-4 * want.maxAbs(), "shared rows against the reference: " + err);
+    }
+
     @Test
     void patchingOneHeadResultChangesAttnOutThroughThePostAttentionNorm() {
         Tensor src = sourceFor("blocks.1.attn.hook_result");

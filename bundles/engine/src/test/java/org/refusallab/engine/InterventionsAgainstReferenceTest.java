@@ -127,6 +127,52 @@ class InterventionsAgainstReferenceTest {
         assertTrue(base.lastLogits().maxAbsDiff(got.lastLogits()) > 1e-3 * scale, name + ": intervention had no effect on the logits");
     }
 
+    /**
+     * A batch whose rows share their state up to some layer (copies of one prompt edited at different layers, as a
+     * patching sweep sends) runs each layer once per state (SharedRows): every row's logits against the reference,
+     * and against the same forward with sharing off.
+     */
+    @Test
+    void rowsSharingStateUpToALayerMatchReference() {
+        int[] t0 = TOKENS.get(0), t1 = TOKENS.get(1), t2 = TOKENS.get(2);
+        List<int[]> tokens = List.of(t0, t0, t0, t1, t1, t2, t0, t0, t0, t0, t0, t1);
+        float[] dir = randomDirection(7, 64);
+        List<Intervention> ivs = new ArrayList<>();
+        for (int l = 0; l < 4; l++) ivs.add(Intervention.at("blocks." + l + ".hook_resid_pre").projectOut(Intervention.unit(dir))); // every row
+        ivs.add(Intervention.at("hook_embed").rows(10).add(randomDirection(8, 64), 0.5f));                                       // splits at the embedding
+        ivs.add(Intervention.at("blocks.0.hook_mlp_out").rows(7).positions(5, 8).zero());
+        ivs.add(Intervention.at("blocks.1.attn.hook_result").rows(6).positions(9).heads(2).replaceWith(sourceFor("blocks.1.attn.hook_result")).fromRows(1));
+        ivs.add(Intervention.at("blocks.2.hook_resid_pre").rows(0, 1).positions(7).replaceWith(sourceFor("blocks.2.hook_resid_pre")).fromRows(2, 0)); // same prompt, other sources
+        ivs.add(Intervention.at("blocks.3.hook_resid_pre").rows(8, 9).add(randomDirection(9, 64), 2f));                        // 8 and 9 stay one state
+        ivs.add(Intervention.at("blocks.3.hook_mlp_out").rows(4).positions(6).zero());
+        ForwardRequest request = new ForwardRequest(tokens, Set.of(), ivs);
+        var states = org.refusallab.engine.graph.SharedRows.of(GemmaModel.Batch.of(tokens, 0, 512, 0).ids(), ivs, 4);
+        assertEquals(List.of(4, 5, 6, 8, 10, 10), java.util.stream.IntStream.range(0, 6).mapToObj(s -> states.active(s).length).toList(),
+                "running rows per segment (embedding, 4 blocks, head)");
+        ForwardResult shared = model.run(request);
+        model.shareRows(false);
+        ForwardResult alone;
+        try {
+            alone = model.run(request);
+        } finally {
+            model.shareRows(true);
+        }
+        DTensor want = reference.run(request).lastLogits();
+        double scale = want.maxAbs();
+        assertTrue(want.maxAbsDiff(shared.lastLogits()) < 1e-4 * scale, "shared rows against the reference: " + want.maxAbsDiff(shared.lastLogits()));
+        assertTrue(want.maxAbsDiff(alone.lastLogits()) < 1e-4 * scale, "unshared against the reference");
+        // the edits took effect where they were meant to: rows 0 and 1 (same prompt, other sources) differ, 8 and 9 agree
+        Tensor got = shared.lastLogits();
+        double d01 = 0, d89 = 0, d29 = 0;
+        for (int v = 0; v < got.dim(1); v++) {
+            d01 = Math.max(d01, Math.abs(got.get(0, v) - got.get(1, v)));
+            d89 = Math.max(d89, Math.abs(got.get(8, v) - got.get(9, v)));
+            d29 = Math.max(d29, Math.abs(got.get(2, v) - got.get(9, v)));
+        }
+        assertTrue(d01 > 1e-3 * scale && d29 > 1e-3 * scale, "patched rows differ from their prompt's other copies");
+        assertEquals(0.0, d89, 1e-6 * scale);
+    }
+
     @Test
     void patchingOneHeadResultChangesAttnOutByThatHeadsDifference() {
         Tensor src = sourceFor("blocks.1.attn.hook_result");

@@ -69,6 +69,11 @@ public final class GemmaSegments {
             return Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.ROPE_COS, cos, GemmaGraph.ROPE_SIN, sin, GemmaGraph.ATTENTION_BIAS, bias);
         }
 
+        /** These inputs for the given rows of the batch only, in that order. */
+        BlockInputs rows(int[] rows) {
+            return new BlockInputs(gatherRows(cos, rows), gatherRows(sin, rows), gatherRows(bias, rows), localBias == null ? null : gatherRows(localBias, rows));
+        }
+
         /** Layer {@code layer}'s inputs when its queries attend to the cache's slots before their own keys. */
         Map<String, INDArray> withPast(INDArray x, int layer, boolean sliding, KvCache past) {
             return Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.ROPE_COS, cos, GemmaGraph.ROPE_SIN, sin,
@@ -150,6 +155,72 @@ public final class GemmaSegments {
         } finally {
             PlannedGraph.restoreBlasThreads(); // small products ran on one thread
         }
+    }
+
+    /**
+     * {@link #forward} for a batch where rows share their state up to some segment ({@link SharedRows}): each segment
+     * runs on one row per state, gathered from the previous segment's rows when the states split, and the last
+     * logits are spread back to every row. No hooks are cached and the full logits are not returned.
+     */
+    public Map<String, INDArray> forwardShared(int[][] ids, BlockInputs in, SharedRows shared, boolean perHeadResult) {
+        try {
+            int n = cfg.numLayers(), length = ids[0].length;
+            PlannedGraph[] blockGraphs = blocks(perHeadResult, false);
+            int[] rows = padded(shared.active(0), ids.length);
+            int[][] runIds = new int[rows.length][];
+            for (int i = 0; i < rows.length; i++) runIds[i] = ids[rows[i]];
+            Plans p = plans(planKey(rows.length, length, perHeadResult));
+            INDArray x = p.run(0, embedding(), embedArena, Map.of(GemmaGraph.INPUT_IDS, Nd4j.createFromArray(runIds)), shared.listener(0))
+                    .get(GemmaGraph.EMBED_OUT);
+            BlockInputs runIn = in.rows(rows);
+            int running = shared.active(0).length;
+            for (int s = 1; s <= n + 1; s++) {
+                // states only split, so the same count of states is the same rows
+                if (shared.active(s).length != running) {
+                    running = shared.active(s).length;
+                    x = gatherRows(x, padded(shared.inputIndex(s), ids.length));
+                    rows = padded(shared.active(s), ids.length);
+                    runIn = in.rows(rows);
+                    p = plans(planKey(rows.length, length, perHeadResult));
+                }
+                if (s <= n) {
+                    x = p.run(s, blockGraphs[s - 1], blockArenas[(s - 1) % 2], runIn.with(x), shared.listener(s)).get(GemmaGraph.blockOutput(s - 1));
+                }
+            }
+            INDArray last = p.run(n + 1, head(false), headArena,
+                    Map.of(GemmaGraph.RESID_IN, x, GemmaGraph.LAST_INDEX, Nd4j.createFromArray(new int[] {length - 1})), shared.listener(n + 1))
+                    .get(GemmaGraph.LAST_LOGITS);
+            Map<String, INDArray> out = Map.of(GemmaGraph.LAST_LOGITS, gatherRows(last, shared.indexOf(n + 1)));
+            evictBeyondBudget(p);
+            collectIfGrown();
+            return out;
+        } finally {
+            PlannedGraph.restoreBlasThreads();
+        }
+    }
+
+    /**
+     * Rows run per segment, padded to a multiple of 8 past 8, at most the batch (repeating the last row; padding rows get no edits and
+     * their outputs are dropped), so that the batch sizes of a sweep's segments share execution plans.
+     */
+    private static int[] padded(int[] rows, int batch) {
+        int size = Math.max(rows.length, Math.min(batch, (rows.length + 7) / 8 * 8));
+        if (rows.length <= 8 || size == rows.length) return rows;
+        int[] out = Arrays.copyOf(rows, size);
+        Arrays.fill(out, rows.length, out.length, rows[rows.length - 1]);
+        return out;
+    }
+
+    private static String planKey(int batch, int length, boolean perHeadResult) {
+        return Arrays.toString(new long[] {batch, length}) + perHeadResult + false; // as forward's key for that shape
+    }
+
+    /** {@code a}[rows[0]], {@code a}[rows[1]], ... along the first axis (a new array). */
+    static INDArray gatherRows(INDArray a, int[] rows) {
+        long[] shape = a.shape().clone();
+        INDArray flat = a.reshape('c', shape[0], a.length() / shape[0]);
+        shape[0] = rows.length;
+        return Nd4j.pullRows(flat, 1, rows).reshape('c', shape);
     }
 
     /**
