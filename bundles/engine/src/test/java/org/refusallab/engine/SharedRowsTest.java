@@ -42,8 +42,12 @@ class SharedRowsTest {
     }
 
     @Test
-    void nothingSharedIsNull() {
+    void littleOrNothingSharedIsNull() {
         assertNull(SharedRows.of(new int[][] {A, B}, List.of(), 2));
         assertNull(SharedRows.of(new int[][] {A, A}, List.of(Intervention.at("hook_embed").rows(1).zero()), 2));
+        // shared at the embedding only, of 12 segments: not worth a new plan
+        assertNull(SharedRows.of(new int[][] {A, A}, List.of(Intervention.at("blocks.0.hook_resid_pre").rows(1).zero()), 10));
+        // shared below layer 5 of 10: half the rows saved
+        assertEquals(1, SharedRows.of(new int[][] {A, A}, List.of(Intervention.at("blocks.5.hook_resid_pre").rows(1).zero()), 10).active(5).length);
     }
 }

@@ -34,7 +34,8 @@ public final class SharedRows {
 
     /**
      * The row states of a forward of {@code ids} [batch][pos] with these edits on a model of {@code numLayers}
-     * blocks; null when no segment has two rows in the same state (nothing to share).
+     * blocks; null when sharing would save under a quarter of the rows run (then the forward is not worth new
+     * execution plans for the smaller batches).
      */
     public static SharedRows of(int[][] ids, List<Intervention> interventions, int numLayers) {
         int b = ids.length, segments = numLayers + 2;
@@ -46,7 +47,7 @@ public final class SharedRows {
         Map<List<Integer>, Integer> tokenStates = new HashMap<>();
         for (int r = 0; r < b; r++) state[r] = tokenStates.computeIfAbsent(Arrays.stream(ids[r]).boxed().toList(), k -> tokenStates.size());
         int[][] active = new int[segments][], indexOf = new int[segments][b];
-        boolean shares = false;
+        long saved = 0; // rows not run, summed over the segments
         for (int s = 0; s < segments; s++) {
             List<List<Integer>> edits = new ArrayList<>(); // per row: (edit index, source row) of this segment's edits
             for (int r = 0; r < b; r++) edits.add(new ArrayList<>(List.of(state[r])));
@@ -70,9 +71,10 @@ public final class SharedRows {
                 indexOf[s][r] = id;
             }
             active[s] = reps.stream().mapToInt(Integer::intValue).toArray();
-            shares |= reps.size() < b;
+            saved += b - reps.size();
         }
-        return shares ? new SharedRows(b, active, indexOf, bySegment) : null;
+        // each new batch size is a new execution plan: share only when it saves at least a quarter of the rows
+        return saved * 4 >= (long) b * segments ? new SharedRows(b, active, indexOf, bySegment) : null;
     }
 
     /** Segment of a hook: 0 the embedding, 1 + l block l, numLayers + 1 the head. */
