@@ -240,11 +240,14 @@ public final class NullSpace implements Analysis {
      * From a Gram matrix W W^T (symmetric positive semi-definite): its eigenvalues are sigma^2 of W (rounding can
      * make the smallest slightly negative: clamped to 0), its eigenvectors W's residual-space singular vectors. The
      * symmetric eigendecomposition costs a fraction of an SVD of the same matrix. Signs of the vectors are arbitrary;
-     * only squared projections are read from them.
+     * only squared projections are read from them. Reads the upper triangle (mirrored: a derived Gram matrix can be
+     * asymmetric in the last bit, and EigenDecomposition takes its slow non-symmetric path on an asymmetric matrix).
      */
     static Spectrum spectrum(double[][] gram) {
         int d = gram.length;
-        EigenDecomposition eig = new EigenDecomposition(new Array2DRowRealMatrix(gram, false));
+        double[][] upper = new double[d][d];
+        for (int i = 0; i < d; i++) for (int j = i; j < d; j++) upper[i][j] = upper[j][i] = gram[i][j];
+        EigenDecomposition eig = new EigenDecomposition(new Array2DRowRealMatrix(upper, false));
         double[] ev = eig.getRealEigenvalues();
         double[][] vt = eig.getVT().getData(); // rows: the eigenvectors, in ev's order
         Integer[] order = new Integer[d];
