@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 import org.apache.commons.math3.linear.Array2DRowRealMatrix;
-import org.apache.commons.math3.linear.SingularValueDecomposition;
+import org.apache.commons.math3.linear.EigenDecomposition;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
@@ -36,8 +36,9 @@ import org.refusallab.api.study.Verdicts;
  * k residual-space singular vectors of W_U with the smallest singular values, against random unit vectors. Two
  * readings of W_U, both published: TransformerLens's processed W_U (final norm's (1 + w) folded in, centred over the
  * vocabulary; the seed's) and the raw tied embedding. Singular values come from commons-math3 (embedded in this
- * bundle): the SVD of the d_model x d_model Gram matrix W_U W_U^T, whose singular values are sigma^2 and whose
- * singular vectors are W_U's residual-space (left) singular vectors; this keeps the work at d_model^2 x vocab.
+ * bundle): the symmetric eigendecomposition of the d_model x d_model Gram matrix W_U W_U^T, whose eigenvalues are
+ * sigma^2 and whose eigenvectors are W_U's residual-space (left) singular vectors; this keeps the work at
+ * d_model^2 x vocab (a blocked, parallel kernel) plus d_model^3.
  */
 @Component(service = Analysis.class)
 @AnalysisInfo(id = NullSpace.ID, title = "Unembedding cosines and null space", order = 100,
@@ -117,32 +118,101 @@ public final class NullSpace implements Analysis {
 
         /** Cosine of a unit vector with every token's unembedding (a column of W_U). */
         double[] cosines(double[] unit) {
-            double[] dots = new double[vocab], norms = new double[vocab];
-            for (int i = 0; i < d; i++) {
-                for (int t = 0; t < vocab; t++) {
-                    double x = get(i, t);
-                    dots[t] += x * unit[i];
-                    norms[t] += x * x;
+            return cosines(new double[][] {unit})[0];
+        }
+
+        /**
+         * Cosines of several unit vectors with every token's unembedding, {@code [vector][token]}, in one pass over W_U
+         * (the direction and the random vectors share it). Vocabulary tiles in parallel; each output is summed over
+         * i = 0..d-1 in order, whatever the thread scheduling.
+         */
+        double[][] cosines(double[][] units) {
+            int n = units.length;
+            double[][] dots = new double[n][vocab];
+            double[] norms = new double[vocab];
+            int tiles = (vocab + COS_TILE - 1) / COS_TILE;
+            java.util.stream.IntStream.range(0, tiles).parallel().forEach(tile -> {
+                int t0 = tile * COS_TILE, nt = Math.min(COS_TILE, vocab - t0);
+                double[][] x = new double[4][nt]; // four rows of this reading's W_U tile
+                for (int i0 = 0; i0 < d; i0 += 4) {
+                    int rows = Math.min(4, d - i0);
+                    for (int r = 0; r < 4; r++) {
+                        if (r >= rows) { Arrays.fill(x[r], 0); continue; } // a zero row adds exactly 0
+                        int i = i0 + r, base = i * vocab + t0;
+                        for (int t = 0; t < nt; t++) x[r][t] = (flat[base + t] - mean[i]) * fold[i];
+                        for (int t = 0; t < nt; t++) norms[t0 + t] += x[r][t] * x[r][t];
+                    }
+                    double[] x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
+                    for (int v = 0; v < n; v++) {
+                        double[] u = units[v], out = dots[v];
+                        double a0 = u[i0], a1 = rows > 1 ? u[i0 + 1] : 0, a2 = rows > 2 ? u[i0 + 2] : 0, a3 = rows > 3 ? u[i0 + 3] : 0;
+                        // one store per element and four rows per pass: the JIT vectorises this loop; left to right = i in order
+                        for (int t = 0; t < nt; t++) out[t0 + t] = out[t0 + t] + x0[t] * a0 + x1[t] * a1 + x2[t] * a2 + x3[t] * a3;
+                    }
                 }
-            }
-            for (int t = 0; t < vocab; t++) dots[t] = norms[t] == 0 ? 0 : dots[t] / Math.sqrt(norms[t]);
+                for (double[] out : dots) for (int t = t0; t < t0 + nt; t++) out[t] = norms[t] == 0 ? 0 : out[t] / Math.sqrt(norms[t]);
+            });
             return dots;
         }
     }
 
-    /** W W^T of a {@code [d][vocab]} float matrix, accumulated in double, rows in parallel (the d^2 vocab hot loop). */
+    /** Vocabulary columns per task of the batched cosines: four rows of them plus each output's slice stay in L1/L2. */
+    static final int COS_TILE = 1024;
+    /** Rows per block of the Gram kernel: two packed blocks of GRAM_BLOCK x GRAM_TILE doubles (512 KB) fit in L2. */
+    static final int GRAM_BLOCK = 64;
+    /** Vocabulary columns per tile of the Gram kernel. */
+    static final int GRAM_TILE = 512;
+
+    /**
+     * W W^T of a {@code [d][vocab]} float matrix, accumulated in double (the d^2 vocab hot loop). Cache-blocked: the
+     * upper triangle's GRAM_BLOCK x GRAM_BLOCK block pairs run in parallel, each over vocabulary tiles packed as double
+     * into two small arrays that stay in L2; inside, a 4 x 4 register kernel keeps 16 independent fused multiply-add
+     * chains (one chain per output is latency-bound). Deterministic: every element sums its tile partials in tile order
+     * and each partial in t order, whatever thread ran it.
+     */
     static double[][] gram(float[] flat, int d, int vocab) {
         double[][] g = new double[d][d];
-        java.util.stream.IntStream.range(0, d).parallel().forEach(i -> {
-            for (int j = i; j < d; j++) {
-                double s = 0;
-                int a = i * vocab, b = j * vocab;
-                for (int t = 0; t < vocab; t++) s += (double) flat[a + t] * flat[b + t];
-                g[i][j] = s;
-            }
-        });
+        int blocks = (d + GRAM_BLOCK - 1) / GRAM_BLOCK;
+        List<int[]> pairs = new ArrayList<>();
+        for (int bi = 0; bi < blocks; bi++) for (int bj = bi; bj < blocks; bj++) pairs.add(new int[] {bi, bj});
+        pairs.parallelStream().forEach(pair -> gramBlock(flat, d, vocab, pair[0] * GRAM_BLOCK, pair[1] * GRAM_BLOCK, g));
         for (int i = 0; i < d; i++) for (int j = 0; j < i; j++) g[i][j] = g[j][i];
         return g;
+    }
+
+    /** One block pair of {@link #gram(float[], int, int)}: rows i0.., columns j0.., written into g (upper part used). */
+    private static void gramBlock(float[] flat, int d, int vocab, int i0, int j0, double[][] g) {
+        int ni = Math.min(GRAM_BLOCK, d - i0), nj = Math.min(GRAM_BLOCK, d - j0);
+        int ni4 = (ni + 3) & ~3, nj4 = (nj + 3) & ~3; // rows padded to the kernel's 4 stay zero and add exactly 0
+        double[] a = new double[ni4 * GRAM_TILE], b = new double[nj4 * GRAM_TILE];
+        double[][] acc = new double[ni4][nj4];
+        for (int t0 = 0; t0 < vocab; t0 += GRAM_TILE) {
+            int nt = Math.min(GRAM_TILE, vocab - t0);
+            for (int i = 0; i < ni; i++) for (int t = 0, src = (i0 + i) * vocab + t0; t < nt; t++) a[i * GRAM_TILE + t] = flat[src + t];
+            for (int j = 0; j < nj; j++) for (int t = 0, src = (j0 + j) * vocab + t0; t < nt; t++) b[j * GRAM_TILE + t] = flat[src + t];
+            for (int i = 0; i < ni4; i += 4) {
+                for (int j = 0; j < nj4; j += 4) {
+                    int a0 = i * GRAM_TILE, a1 = a0 + GRAM_TILE, a2 = a1 + GRAM_TILE, a3 = a2 + GRAM_TILE;
+                    int b0 = j * GRAM_TILE, b1 = b0 + GRAM_TILE, b2 = b1 + GRAM_TILE, b3 = b2 + GRAM_TILE;
+                    double s00 = 0, s01 = 0, s02 = 0, s03 = 0, s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+                    double s20 = 0, s21 = 0, s22 = 0, s23 = 0, s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+                    for (int t = 0; t < nt; t++) {
+                        double x0 = a[a0 + t], x1 = a[a1 + t], x2 = a[a2 + t], x3 = a[a3 + t];
+                        double y0 = b[b0 + t], y1 = b[b1 + t], y2 = b[b2 + t], y3 = b[b3 + t];
+                        s00 = Math.fma(x0, y0, s00); s01 = Math.fma(x0, y1, s01); s02 = Math.fma(x0, y2, s02); s03 = Math.fma(x0, y3, s03);
+                        s10 = Math.fma(x1, y0, s10); s11 = Math.fma(x1, y1, s11); s12 = Math.fma(x1, y2, s12); s13 = Math.fma(x1, y3, s13);
+                        s20 = Math.fma(x2, y0, s20); s21 = Math.fma(x2, y1, s21); s22 = Math.fma(x2, y2, s22); s23 = Math.fma(x2, y3, s23);
+                        s30 = Math.fma(x3, y0, s30); s31 = Math.fma(x3, y1, s31); s32 = Math.fma(x3, y2, s32); s33 = Math.fma(x3, y3, s33);
+                    }
+                    double[] r0 = acc[i], r1 = acc[i + 1], r2 = acc[i + 2], r3 = acc[i + 3];
+                    r0[j] += s00; r0[j + 1] += s01; r0[j + 2] += s02; r0[j + 3] += s03;
+                    r1[j] += s10; r1[j + 1] += s11; r1[j + 2] += s12; r1[j + 3] += s13;
+                    r2[j] += s20; r2[j + 1] += s21; r2[j + 2] += s22; r2[j + 3] += s23;
+                    r3[j] += s30; r3[j + 1] += s31; r3[j + 2] += s32; r3[j + 3] += s33;
+                }
+            }
+        }
+        for (int i = 0; i < ni; i++) System.arraycopy(acc[i], 0, g[i0 + i], j0, nj);
     }
 
     /** W W^T of a {@code [d][vocab]} double matrix (planted tests). */
@@ -166,16 +236,29 @@ public final class NullSpace implements Analysis {
         }
     }
 
-    /** From a Gram matrix W W^T: its singular values are sigma^2, its singular vectors W's residual-space ones. */
+    /**
+     * From a Gram matrix W W^T (symmetric positive semi-definite): its eigenvalues are sigma^2 of W (rounding can
+     * make the smallest slightly negative: clamped to 0), its eigenvectors W's residual-space singular vectors. The
+     * symmetric eigendecomposition costs a fraction of an SVD of the same matrix. Signs of the vectors are arbitrary;
+     * only squared projections are read from them. Reads the upper triangle (mirrored: a derived Gram matrix can be
+     * asymmetric in the last bit, and EigenDecomposition takes its slow non-symmetric path on an asymmetric matrix).
+     */
     static Spectrum spectrum(double[][] gram) {
         int d = gram.length;
-        SingularValueDecomposition svd = new SingularValueDecomposition(new Array2DRowRealMatrix(gram, false));
-        double[] ev = svd.getSingularValues(); // descending, sigma^2 of W_U
+        double[][] upper = new double[d][d];
+        for (int i = 0; i < d; i++) for (int j = i; j < d; j++) upper[i][j] = upper[j][i] = gram[i][j];
+        EigenDecomposition eig = new EigenDecomposition(new Array2DRowRealMatrix(upper, false));
+        double[] ev = eig.getRealEigenvalues();
+        double[][] vt = eig.getVT().getData(); // rows: the eigenvectors, in ev's order
+        Integer[] order = new Integer[d];
+        for (int i = 0; i < d; i++) order[i] = i;
+        Arrays.sort(order, (x, y) -> Double.compare(ev[y], ev[x])); // descending (stable for ties)
         double[] sigma = new double[d];
-        for (int i = 0; i < d; i++) sigma[i] = Math.sqrt(Math.max(0, ev[i]));
-        double[][] u = svd.getU().getData();
-        double[][] vectors = new double[d][d];
-        for (int i = 0; i < d; i++) for (int r = 0; r < d; r++) vectors[i][r] = u[r][i];
+        double[][] vectors = new double[d][];
+        for (int i = 0; i < d; i++) {
+            sigma[i] = Math.sqrt(Math.max(0, ev[order[i]]));
+            vectors[i] = vt[order[i]];
+        }
         return new Spectrum(sigma, vectors);
     }
 
@@ -232,24 +315,64 @@ public final class NullSpace implements Analysis {
 
     static Measured measure(Reading reading, Spectrum s, java.util.function.Function<double[], double[]> cosines, double[] unit, int k,
                             double[][] randomForShares, double[][] randomForCos) {
-        double[] cos = cosines.apply(unit);
+        return measureBatch(reading, s, units -> Arrays.stream(units).map(cosines).toArray(double[][]::new), unit, k, randomForShares, randomForCos);
+    }
+
+    /** Unit vectors per pass of the batched cosines: the direction and the random vectors share passes over W_U, 32 at a time
+     *  (each needs vocab doubles while its pass runs). */
+    static final int COS_BATCH = 32;
+
+    /** {@link #measure} with cosines computed for many unit vectors at once ({@code [vector][token]}). */
+    static Measured measureBatch(Reading reading, Spectrum s, java.util.function.Function<double[][], double[][]> cosines, double[] unit, int k,
+                                 double[][] randomForShares, double[][] randomForCos) {
+        double[][] units = new double[1 + randomForCos.length][];
+        units[0] = unit;
+        System.arraycopy(randomForCos, 0, units, 1, randomForCos.length);
+        double[] cos = null;
+        double[] randomMax = new double[randomForCos.length];
+        for (int from = 0; from < units.length; from += COS_BATCH) {
+            double[][] got = cosines.apply(Arrays.copyOfRange(units, from, Math.min(units.length, from + COS_BATCH)));
+            for (int j = 0; j < got.length; j++) {
+                if (from + j == 0) cos = got[0];
+                else randomMax[from + j - 1] = maxAbs(got[j]);
+            }
+        }
         int arg = 0;
         for (int t = 0; t < cos.length; t++) if (Math.abs(cos[t]) > Math.abs(cos[arg])) arg = t;
-        double[] randomMax = new double[randomForCos.length];
-        for (int i = 0; i < randomForCos.length; i++) randomMax[i] = maxAbs(cosines.apply(randomForCos[i]));
         double[] curve = shareCurve(s, unit);
         double[][] randomCurves = new double[randomForShares.length][];
         double[] shares = new double[randomForShares.length];
-        for (int i = 0; i < randomForShares.length; i++) {
+        java.util.stream.IntStream.range(0, randomForShares.length).parallel().forEach(i -> {
             randomCurves[i] = shareCurve(s, randomForShares[i]);
             shares[i] = randomCurves[i][k - 1];
-        }
+        });
         double[] sorted = s.singular().clone();
         Arrays.sort(sorted);
         double median = sorted[sorted.length / 2];
         return new Measured(reading, cos, Math.abs(cos[arg]), arg, randomMax.length == 0 ? Double.NaN : quantile(randomMax, 0.95),
                 randomMax.length == 0 ? Double.NaN : percentile(Math.abs(cos[arg]), randomMax), s, k, curve, curve[k - 1], shares, randomCurves,
                 percentile(curve[k - 1], shares), median == 0 ? 0 : sorted[0] / median);
+    }
+
+    /**
+     * Both readings measured, the findings' reading first: the raw Gram matrix once (both readings' follow from it), the
+     * two spectra side by side (one eigendecomposition per core), then each reading's cosines and shares. {@code step}
+     * is called after each of the 4 stages (gram, spectra, first reading, second reading).
+     */
+    static List<Measured> measureReadings(Tensor wu, float[] normWeight, Reading primary, double[] unit, int k, double[][] randomShares,
+                                          double[][] randomCos, Runnable step) {
+        double[][] rawGram = gram(wu.data(), wu.dim(0), wu.dim(1));
+        step.run();
+        List<Reading> readings = List.of(primary, primary == Reading.TL_PROCESSED ? Reading.RAW : Reading.TL_PROCESSED);
+        List<View> views = readings.stream().map(r -> View.of(wu, normWeight, r)).toList();
+        List<Spectrum> spectra = views.parallelStream().map(v -> spectrum(v.gram(rawGram))).toList(); // keeps the readings' order
+        step.run();
+        List<Measured> all = new ArrayList<>();
+        for (int i = 0; i < readings.size(); i++) {
+            all.add(measureBatch(readings.get(i), spectra.get(i), views.get(i)::cosines, unit, k, randomShares, randomCos));
+            step.run();
+        }
+        return all;
     }
 
     static int defaultK(int dModel) {
@@ -275,15 +398,8 @@ public final class NullSpace implements Analysis {
         double[][] randomCos = randomUnits(params.randomCosineVectors(), d, params.seed() + 1);
         Tensor wu = study.model().unembedMatrix();
         float[] normWeight = study.model().finalNormWeight();
-        List<Measured> all = new ArrayList<>();
-        context.progress().start("null-space: W_U readings", 3);
-        double[][] rawGram = gram(wu.data(), wu.dim(0), wu.dim(1)); // once: both readings' Gram matrices follow from it
-        context.progress().step(1);
-        for (Reading r : List.of(params.reading(), params.reading() == Reading.TL_PROCESSED ? Reading.RAW : Reading.TL_PROCESSED)) {
-            View view = View.of(wu, normWeight, r);
-            all.add(measure(r, spectrum(view.gram(rawGram)), view::cosines, unit, k, randomShares, randomCos));
-            context.progress().step(1);
-        }
+        context.progress().start("null-space: W_U readings", 4);
+        List<Measured> all = measureReadings(wu, normWeight, params.reading(), unit, k, randomShares, randomCos, () -> context.progress().step(1));
         context.progress().done();
         return result(study, params, all, k, d);
     }
@@ -306,7 +422,7 @@ public final class NullSpace implements Analysis {
                 .y("log10 singular value", "log10");
         for (Measured m : all) sv.series(m.reading().id(), log10(m.spectrum().singular()));
         figures.add(sv.caption("The seed: the smallest singular values drop steeply. Singular values of the d_model x d_model Gram matrix "
-                + "W_U W_U^T (commons-math3 SVD), square-rooted.").provenance(Provenance.NONE).build());
+                + "W_U W_U^T (commons-math3 symmetric eigendecomposition), square-rooted.").provenance(Provenance.NONE).build());
 
         List<String> ks = new ArrayList<>();
         for (int i = 1; i <= d; i++) ks.add(Integer.toString(i));
