@@ -27,7 +27,11 @@ public final class GemmaSegments {
     private PlannedGraph embedding;
     /** Execution plans by input shape and variant, least recently used first. Not thread-safe: callers serialise. */
     private final LinkedHashMap<String, Plans> plans = new LinkedHashMap<>(16, 0.75f, true);
-    /** At most this many bytes of planned activations (all plans) and this many plans stay cached. */
+    /**
+     * At most this many bytes held by plans alone (arena buffers replaced since they were planned) and this many plans
+     * stay cached. The arenas' current buffers are shared by every plan and not counted: a forward of a smaller
+     * batch than one planned before costs no memory of its own (SharedRows runs several such sizes per forward).
+     */
     private final long planBudgetBytes;
     private static final int MAX_PLANS = 64;
 
@@ -233,20 +237,23 @@ public final class GemmaSegments {
     /** The plans of the segments for one input shape and variant. */
     private final class Plans {
         final PlannedGraph.Plan[] segments = new PlannedGraph.Plan[cfg.numLayers() + 2];
-        long bytes; // arena memory allocated while planning these (held by them once an arena moves on)
 
         Map<String, INDArray> run(int i, PlannedGraph graph, PlannedGraph.Arena arena, Map<String, INDArray> inputs, PlannedGraph.Watcher watcher) {
             if (segments[i] == null) {
-                long before = arena.bytes();
                 segments[i] = graph.plan(inputs, arena, watcher);
-                bytes += arena.bytes() - before;
                 return segments[i].firstOutputs();
             }
             return segments[i].run(inputs, watcher);
         }
 
+        /**
+         * Memory that dropping these plans would free: arena buffers since replaced by larger ones. Buffers still in
+         * an arena are shared by all plans and counted by none (a smaller shape's plans cost no memory of their own).
+         */
         long bytes() {
-            return bytes;
+            long held = 0;
+            for (PlannedGraph.Plan s : segments) if (s != null) held += s.heldBytes();
+            return held;
         }
     }
 
@@ -255,8 +262,8 @@ public final class GemmaSegments {
     }
 
     /**
-     * Plans hold their activations, so keep the recently used ones within a budget: greedy decoding plans every
-     * length it meets once, and a study alternates a few shapes.
+     * Plans may hold activation buffers the arenas have outgrown, so keep the recently used ones within a budget:
+     * greedy decoding plans every length it meets once, and a study alternates a few shapes.
      */
     private void evictBeyondBudget(Plans current) {
         long total = 0;

@@ -167,6 +167,18 @@ public final class PlannedGraph {
         public long bytes() {
             return bytes;
         }
+
+        /** Its buffers 0 .. n-1 as they are now: what a plan that took n of them uses. */
+        INDArray[] current(int n) {
+            return buffers.subList(0, n).toArray(new INDArray[0]);
+        }
+
+        /** Bytes of those of {@code used} (a plan's {@link #current} at planning) that this arena has since replaced. */
+        long replacedBytes(INDArray[] used) {
+            long out = 0;
+            for (int i = 0; i < used.length; i++) if (buffers.get(i) != used[i]) out += used[i].length() * used[i].dataType().width();
+            return out;
+        }
     }
 
     /** One op of a plan, ready to run. */
@@ -198,7 +210,12 @@ public final class PlannedGraph {
         private final Map<String, INDArray> firstOutputs = new LinkedHashMap<>();
         private final int smallGemms;
 
-        private Plan(INDArray[] fixed, Step[] steps, String[] placeholderNames) {
+        private final Arena arena;
+        private final INDArray[] arenaBuffers; // the arena's buffers this plan's arrays are views of
+
+        private Plan(INDArray[] fixed, Step[] steps, String[] placeholderNames, Arena arena, INDArray[] arenaBuffers) {
+            this.arena = arena;
+            this.arenaBuffers = arenaBuffers;
             this.fixed = fixed;
             this.steps = steps;
             this.placeholderNames = placeholderNames;
@@ -211,6 +228,14 @@ public final class PlannedGraph {
             int n = 0;
             for (Step s : steps) if (s.ctx != null) n++;
             return n;
+        }
+
+        /**
+         * Memory only plans hold: buffers the arena has replaced by larger ones since this plan was made. Dropping the
+         * plan frees them; its buffers that are still the arena's are shared with every later plan and stay.
+         */
+        public long heldBytes() {
+            return arena.replacedBytes(arenaBuffers);
         }
 
         /** The requested outputs of the call that made this plan (it ran the graph once). */
@@ -448,7 +473,7 @@ public final class PlannedGraph {
         for (int i = 0; i < n; i++) if (!varying[i]) fixed[i] = values[i];
         List<String> usedPlaceholders = new ArrayList<>();
         for (String ph : placeholders) if (ids.containsKey(ph)) usedPlaceholders.add(ph);
-        Plan plan = new Plan(fixed, steps.toArray(new Step[0]), usedPlaceholders.toArray(new String[0]));
+        Plan plan = new Plan(fixed, steps.toArray(new Step[0]), usedPlaceholders.toArray(new String[0]), arena, arena.current(taken[0]));
         for (String o : outputs) plan.firstOutputs.put(o, values[ids.get(o)]);
         return plan;
     }
