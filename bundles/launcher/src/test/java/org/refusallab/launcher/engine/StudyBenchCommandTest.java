@@ -189,4 +189,20 @@ class StudyBenchCommandTest {
         assertTrue(bad != 0, out2 + " " + err2);
         assertTrue(err2.toString().contains("--weights checkpoint needs --shape to be a checkpoint folder, got 'gemma-2b'"), err2.toString());
     }
+    @Test
+    void aNamedGemma2ShapeRunsTheStudy() throws Exception {
+        // gemma-2-2b's 26 layers, 8 heads, 4 key/value heads, 256000-token vocabulary and Gemma 2 blocks (local layers,
+        // soft-caps, four norms) at d_model 128: the study's analyses on the Gemma 2 graph, as at full width
+        StringWriter out = new StringWriter(), err = new StringWriter();
+        int code = Main.execute(new String[] {"bench-study", "--shape", "gemma-2-2b-narrow", "--model", tiny().toString(), "--config", config.toString(),
+            "--work", root.resolve("work5").toString(), "--candidates", "0", "--only", "example,residual-patching"},
+            new PrintWriter(out, true), new PrintWriter(err, true));
+        String all = out + "\n--- stderr ---\n" + err;
+        assertEquals(0, code, all);
+        assertTrue(out.toString().contains("26 layers"), all);
+        Map<String, String[]> rows = table(out.toString());
+        assertEquals(List.of("OK", "4"), List.of(rows.get("example")[0], rows.get("example")[2]), all);
+        assertEquals("OK", rows.get("residual-patching")[0], all);
+        assertTrue(Long.parseLong(rows.get("residual-patching")[2]) > 2 * PAIRS, "the patched copies ran: " + all);
+    }
 }
