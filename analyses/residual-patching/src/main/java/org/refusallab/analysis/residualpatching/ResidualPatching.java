@@ -88,7 +88,8 @@ public final class ResidualPatching implements Analysis {
             List<Intervention> mine = new ArrayList<>();
             for (int l = 0; l < n; l++) {
                 Tensor source = unpatched.get(p).activation(1 + l);
-                for (int pos = pair.subject(); pos < pair.length(); pos++) {
+                for (int pos = 0; pos < pair.length(); pos++) {
+                    if (pair.patchIsIdentityAt(pos)) continue; // the read-back below writes the base metric there
                     Intervention patch = Intervention.at(Hooks.residPre(l)).positions(pos).replaceWith(source);
                     mine.add(patch);
                     copies.add(Row.of(pair.harmless()).with(patch).reading(ReadOut.metric(metric)));

@@ -142,7 +142,7 @@ public final class GemmaSegments {
             INDArray idArray = Nd4j.createFromArray(ids);
             PlannedGraph.Watcher w = cache == null ? watcher : cache.filling(watcher);
             String slots = attendToCache ? "past" + cache.capacity() : "";
-            Plans p = plans(Arrays.toString(idArray.shape()) + perHeadResult + fullLogits + slots);
+            Plans p = plans(planKey(ids.length, ids[0].length, perHeadResult, fullLogits, slots));
             PlannedGraph[] blockGraphs = blocks(perHeadResult, attendToCache);
             INDArray x = p.run(0, embedding(), embedArena, Map.of(GemmaGraph.INPUT_IDS, idArray), w).get(GemmaGraph.EMBED_OUT);
             for (int layer = 0; layer < blockGraphs.length; layer++) {
@@ -173,7 +173,7 @@ public final class GemmaSegments {
             int[] rows = padded(shared.active(0), ids.length);
             int[][] runIds = new int[rows.length][];
             for (int i = 0; i < rows.length; i++) runIds[i] = ids[rows[i]];
-            Plans p = plans(planKey(rows.length, length, perHeadResult));
+            Plans p = plans(planKey(rows.length, length, perHeadResult, false, ""));
             INDArray x = p.run(0, embedding(), embedArena, Map.of(GemmaGraph.INPUT_IDS, Nd4j.createFromArray(runIds)), shared.listener(0))
                     .get(GemmaGraph.EMBED_OUT);
             BlockInputs runIn = in.rows(rows);
@@ -185,7 +185,7 @@ public final class GemmaSegments {
                     x = gatherRows(x, padded(shared.inputIndex(s), ids.length));
                     rows = padded(shared.active(s), ids.length);
                     runIn = in.rows(rows);
-                    p = plans(planKey(rows.length, length, perHeadResult));
+                    p = plans(planKey(rows.length, length, perHeadResult, false, ""));
                 }
                 if (s <= n) {
                     x = p.run(s, blockGraphs[s - 1], blockArenas[(s - 1) % 2], runIn.with(x), shared.listener(s)).get(GemmaGraph.blockOutput(s - 1));
@@ -204,8 +204,8 @@ public final class GemmaSegments {
     }
 
     /**
-     * Rows run per segment, padded to a multiple of 8 past 8, at most the batch (repeating the last row; padding rows get no edits and
-     * their outputs are dropped), so that the batch sizes of a sweep's segments share execution plans.
+     * Rows run per segment, padded to a multiple of 8 past 8, at most the batch (repeating the last row; padding rows
+     * get no edits and their outputs are dropped), so that the batch sizes of a sweep's segments share execution plans.
      */
     private static int[] padded(int[] rows, int batch) {
         int size = Math.max(rows.length, Math.min(batch, (rows.length + 7) / 8 * 8));
@@ -215,8 +215,9 @@ public final class GemmaSegments {
         return out;
     }
 
-    private static String planKey(int batch, int length, boolean perHeadResult) {
-        return Arrays.toString(new long[] {batch, length}) + perHeadResult + false; // as forward's key for that shape
+    /** The plans' key: input shape, variant, and the cache's slots for a decoding step ("" otherwise). */
+    private static String planKey(int batch, int length, boolean perHeadResult, boolean fullLogits, String slots) {
+        return "[" + batch + ", " + length + "]" + perHeadResult + fullLogits + slots;
     }
 
     /** {@code a}[rows[0]], {@code a}[rows[1]], ... along the first axis (a new array). */
