@@ -6,10 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.refusallab.engine.InterventionsAgainstReferenceTest.randomDirection;
 
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -21,9 +25,14 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.nd4j.linalg.api.ndarray.INDArray;
 import org.refusallab.api.model.GenerationRequest;
 import org.refusallab.api.model.Intervention;
 import org.refusallab.api.model.Tensor;
+import org.refusallab.checkpoint.CheckpointWriter;
+import org.refusallab.checkpoint.GemmaConfig;
+import org.refusallab.checkpoint.StoredDtype;
+import org.refusallab.engine.train.GemmaTrainer;
 import org.refusallab.testkit.DTensor;
 import org.refusallab.testkit.GemmaReference;
 import org.refusallab.testkit.GreedyComparison;
@@ -32,7 +41,8 @@ import org.refusallab.testkit.GreedyComparison;
  * Cached decoding ({@link GemmaModel#generate}: the prompt's forward fills per-layer key/value caches, then one
  * position per step) against the testkit's double-precision full forward per step and against the engine's own
  * full-forward decoding, on tiny-gemma (Gemma 1), tiny-gemma2 (Gemma 2: window 4, soft-caps; rows longer than the
- * window) and the shipped toy model, in left-padded batches, without and with interventions. Teacher-forced on the
+ * window), the shipped toy model and a random model wide enough for decoding's column-split products, in
+ * left-padded batches, without and with interventions. Teacher-forced on the
  * cached tokens ({@link GreedyComparison}): wherever the reference's top-2 margin exceeds 1e-4 of its logits' scale
  * the cached token must be the reference's argmax; near-ties are printed, not counted. Free-running full-forward
  * decoding must give the same tokens up to each row's first near-tie.
@@ -49,13 +59,34 @@ class CachedDecodingTest {
     static Loaded model(String name) {
         return MODELS.computeIfAbsent(name, n -> {
             try {
-                Path dir = n.equals("toy-gemma") ? Path.of("../../models/toy-gemma") : new FixtureReference(n).checkpoint();
+                Path dir = n.equals("toy-gemma") ? Path.of("../../models/toy-gemma")
+                        : n.equals(WIDE) ? wideRandomCheckpoint() : new FixtureReference(n).checkpoint();
                 // tiny-gemma's config says hidden_act gelu, which transformers 5 (its reference) runs as exact GELU
                 return new Loaded(Engine.load(dir, n.equals("tiny-gemma") ? "exact" : null), GemmaReference.load(dir));
             } catch (Exception e) {
                 throw new IllegalStateException(e);
             }
         });
+    }
+
+    /**
+     * A random Gemma whose gate, up, down and unembedding weights are 4 MB or more (d_model 512, d_mlp 2048, vocab
+     * 2048), so that a decoding step's few-row products run as {@link org.refusallab.engine.graph.PlannedGraph}'s
+     * column-split GEMMs, as at gemma-2b; the prompts' forward (many rows) does not. Weights 8x the training init, so
+     * that the greedy margins are not near-ties.
+     */
+    static final String WIDE = "wide-random";
+
+    static Path wideRandomCheckpoint() throws IOException {
+        GemmaConfig cfg = new GemmaConfig("gemma", 2048, 512, 2048, 2, 4, 1, 128, 1e-6, 10000.0, GemmaConfig.Gelu.TANH,
+                "float32", 2, 1, 0, 128);
+        Map<String, INDArray> w = new LinkedHashMap<>(GemmaTrainer.initialWeights(cfg, 21));
+        w.replaceAll((name, x) -> x.rank() == 2 ? x.mul(8) : x.add(0.3));
+        Path dir = Files.createTempDirectory("wide-random");
+        dir.toFile().deleteOnExit();
+        CheckpointWriter.write(dir, cfg, w, StoredDtype.F32, 0);
+        for (File f : dir.toFile().listFiles()) f.deleteOnExit(); // before the folder: deleted in reverse order
+        return dir;
     }
 
     @AfterAll
@@ -106,6 +137,8 @@ class CachedDecodingTest {
                 out.add(Arguments.of(m, k));
             }
         }
+        out.add(Arguments.of(WIDE, "none"));
+        out.add(Arguments.of(WIDE, "directional ablation"));
         return out.stream();
     }
 

@@ -189,6 +189,7 @@ public final class PlannedGraph {
         final String[] outNames;
         final int[] varyingInputs;  // positions in ctx whose array changes from call to call (placeholders)
         boolean smallGemm;          // a matrix product too small to share between BLAS threads
+        ColumnSplitGemm split;      // a few-row product with a large weight, run by column blocks (ctx unused)
         LegacyCall legacy;          // a legacy op as one resolved native call (fixed inputs only)
 
         Step(DifferentialFunction fn, OpContext ctx, int[] in, int[] out, String[] outNames, int[] varyingInputs) {
@@ -238,6 +239,11 @@ public final class PlannedGraph {
             return arena.replacedBytes(arenaBuffers);
         }
 
+        /** Matrix products this plan runs as {@link ColumnSplitGemm}s. */
+        int columnSplitGemms() {
+            return (int) Arrays.stream(steps).filter(s -> s.split != null).count();
+        }
+
         /** The requested outputs of the call that made this plan (it ran the graph once). */
         public Map<String, INDArray> firstOutputs() {
             return firstOutputs;
@@ -259,7 +265,8 @@ public final class PlannedGraph {
                 } else {
                     for (int pos : s.varyingInputs) s.ctx.setInputArray(pos, values[s.in[pos]]);
                     if (switchThreads && (s.smallGemm || s.fn instanceof Mmul)) BlasThreads.use(s.smallGemm ? 1 : blasThreads);
-                    if (s.legacy != null) s.legacy.run();
+                    if (s.split != null) s.split.run();
+                    else if (s.legacy != null) s.legacy.run();
                     else replay(s.fn, s.ctx);
                 }
                 if (watcher != null) {
@@ -299,6 +306,36 @@ public final class PlannedGraph {
      * (OpenBLAS 0.3.21 here, cblas_sgemm M = 1: 2.09 ms on one thread, 1.06 ms on two, quiet machine).
      */
     static final long SMALL_GEMM_OPERAND_BYTES = 4L << 20;
+
+    /**
+     * The planned matmul as a {@link ColumnSplitGemm} if it is one that gains (few rows against a constant weight of
+     * {@link #SMALL_GEMM_OPERAND_BYTES} or more: decoding's products), else null. Called after the op ran once into
+     * {@code out}: the split runs into it again and must agree (else the op stays as it is), so that a wrong pointer
+     * can never give wrong numbers, and later runs repeat the planning call's numbers exactly.
+     */
+    private static ColumnSplitGemm columnSplit(DifferentialFunction fn, OpInfo info, INDArray[] args, INDArray out, boolean[] known, boolean[] varying) {
+        if (!(fn instanceof Mmul m) || !BlasThreads.available() || args.length != 2) return null;
+        int threads = BlasThreads.configured();
+        long[] iArgs = m.iArgs();
+        boolean transposeA = iArgs.length > 0 && iArgs[0] != 0, transposeW = iArgs.length > 1 && iArgs[1] != 0;
+        boolean transposeOut = iArgs.length > 2 && iArgs[2] != 0;
+        double[] tArgs = m.tArgs();
+        boolean plainScale = tArgs.length == 0 || (tArgs[0] == 1.0 && (tArgs.length < 2 || tArgs[1] == 0.0));
+        // the activations must be this plan's own array (a placeholder's changes per call), the weight a constant
+        if (transposeA || transposeOut || !plainScale || !known[info.in()[1]] || varying[info.in()[0]] || known[info.in()[0]]) return null;
+        if (!ColumnSplitGemm.applies(args[0], args[1], out, threads, SMALL_GEMM_OPERAND_BYTES)) return null;
+        if (args[1].size(transposeW ? 1 : 0) != args[0].size(1)) return null;
+        INDArray once = out.dup();
+        ColumnSplitGemm split = new ColumnSplitGemm(args[0], args[1], transposeW, out, threads);
+        BlasThreads.use(1);
+        split.run();
+        double scale = Math.max(once.amaxNumber().doubleValue(), Float.MIN_NORMAL);
+        if (once.sub(out).amaxNumber().doubleValue() > 1e-5 * scale) {
+            out.assign(once);
+            return null;
+        }
+        return split;
+    }
 
     private static long operandBytes(INDArray[] args) {
         long max = 0;
@@ -440,6 +477,8 @@ public final class PlannedGraph {
                     && operandBytes(args) < SMALL_GEMM_OPERAND_BYTES && BlasThreads.available();
             if (BlasThreads.available() && fn instanceof Mmul) BlasThreads.use(smallGemm ? 1 : BlasThreads.configured());
             execute(fn, ctx);
+            ColumnSplitGemm split = fold ? null : columnSplit(fn, info, args, outs[0], known, varying);
+            if (split != null) smallGemm = true; // each column block on one BLAS thread
             for (int o = 0; o < outs.length; o++) {
                 if (ctx.getOutputArrays().get(o) != outs[o]) {
                     throw new IllegalStateException("op " + info.op().getName() + " replaced its output array; it cannot run planned");
@@ -450,6 +489,7 @@ public final class PlannedGraph {
             if (!fold) { // a folded op's context is left to the garbage collector (it frees the native part)
                 Step step = new Step(fn, ctx, info.in(), info.out(), info.outNames(), varyingPos.stream().mapToInt(Integer::intValue).toArray());
                 step.smallGemm = smallGemm;
+                step.split = split;
                 if (fn instanceof Op op && !(fn instanceof CustomOp) && varyingPos.isEmpty()) {
                     step.legacy = LegacyCall.of(op, args[0], args.length > 1 ? args[1] : null, outs[0]);
                 }
