@@ -12,7 +12,6 @@ The engine's side is made by bench/check-in-transformers.sh (no Python needed th
 Prints one line per check and a summary; exits 1 on any failure. Needs torch, transformers, safetensors.
 """
 import argparse
-import json
 import pathlib
 import sys
 
@@ -29,12 +28,12 @@ def rel_err(a, b):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True, help="checkpoint folder (config.json, model.safetensors, tokenizer files)")
-    p.add_argument("--engine", required=True, help="folder with the engine's prompts.json, cache-N.safetensors, generate-N.txt")
+    p.add_argument("--engine", required=True, help="folder with the engine's prompts.txt, cache-N.safetensors, generate-N.txt")
     p.add_argument("--tol", type=float, default=1e-4)
     args = p.parse_args()
 
     engine = pathlib.Path(args.engine)
-    prompts = json.loads((engine / "prompts.json").read_text())
+    prompts = (engine / "prompts.txt").read_text().splitlines()
     new_tokens = int((engine / "max_new_tokens").read_text())
     model = AutoModelForCausalLM.from_pretrained(args.model, dtype=torch.float32, attn_implementation="eager").eval()
     tok = AutoTokenizer.from_pretrained(args.model)

@@ -35,7 +35,8 @@ final class ColumnSplitGemm {
 
     private final int m, n, k, parts;
     private final boolean transposeW;
-    private final FloatPointer[] aAt, wAt, outAt; // per part
+    private final FloatPointer aAt;               // every part reads all of a
+    private final FloatPointer[] wAt, outAt;      // per part
     private final int[] columns;                  // per part
 
     /** Splits over {@code parts} threads (the caller's and parts - 1 workers); see {@link #applies}. */
@@ -45,7 +46,7 @@ final class ColumnSplitGemm {
         this.n = (int) out.size(1);
         this.transposeW = transposeW;
         this.parts = parts;
-        aAt = new FloatPointer[parts];
+        aAt = floatsAt(a, 0);
         wAt = new FloatPointer[parts];
         outAt = new FloatPointer[parts];
         columns = new int[parts];
@@ -54,7 +55,6 @@ final class ColumnSplitGemm {
         for (int p = 0, from = 0; p < parts; p++) {
             int to = p == parts - 1 ? n : Math.min(n, from + per);
             columns[p] = to - from;
-            aAt[p] = floatsAt(a, 0);
             wAt[p] = floatsAt(w, transposeW ? (long) from * k : from);
             outAt[p] = floatsAt(out, from);
             from = to;
@@ -98,11 +98,11 @@ final class ColumnSplitGemm {
     private void gemm(int p) {
         if (columns[p] == 0) return;
         openblas_nolapack.cblas_sgemm(ROW_MAJOR, NO_TRANS, transposeW ? TRANS : NO_TRANS, m, columns[p], k, 1f,
-                aAt[p], k, wAt[p], transposeW ? k : n, 0f, outAt[p], n);
+                aAt, k, wAt[p], transposeW ? k : n, 0f, outAt[p], n);
     }
 
     /** A pointer to element {@code offset} of {@code x}'s row-major data (views: their own offset added). */
-    static FloatPointer floatsAt(INDArray x, long offset) {
+    private static FloatPointer floatsAt(INDArray x, long offset) {
         FloatPointer base = new FloatPointer(x.data().addressPointer());
         return base.position(base.position() + x.offset() + offset);
     }

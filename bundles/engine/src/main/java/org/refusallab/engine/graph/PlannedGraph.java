@@ -316,17 +316,13 @@ public final class PlannedGraph {
     private static ColumnSplitGemm columnSplit(DifferentialFunction fn, OpInfo info, INDArray[] args, INDArray out, boolean[] known, boolean[] varying) {
         if (!(fn instanceof Mmul m) || !BlasThreads.available() || args.length != 2) return null;
         int threads = BlasThreads.configured();
-        long[] iArgs = m.iArgs();
-        boolean transposeA = iArgs.length > 0 && iArgs[0] != 0, transposeW = iArgs.length > 1 && iArgs[1] != 0;
-        boolean transposeOut = iArgs.length > 2 && iArgs[2] != 0;
         double[] tArgs = m.tArgs();
         boolean plainScale = tArgs.length == 0 || (tArgs[0] == 1.0 && (tArgs.length < 2 || tArgs[1] == 0.0));
         // the activations must be this plan's own array (a placeholder's changes per call), the weight a constant
-        if (transposeA || transposeOut || !plainScale || !known[info.in()[1]] || varying[info.in()[0]] || known[info.in()[0]]) return null;
+        if (transposed(m, 0) || transposed(m, 2) || !plainScale || !known[info.in()[1]] || varying[info.in()[0]] || known[info.in()[0]]) return null;
         if (!ColumnSplitGemm.applies(args[0], args[1], out, threads, SMALL_GEMM_OPERAND_BYTES)) return null;
-        if (args[1].size(transposeW ? 1 : 0) != args[0].size(1)) return null;
         INDArray once = out.dup();
-        ColumnSplitGemm split = new ColumnSplitGemm(args[0], args[1], transposeW, out, threads);
+        ColumnSplitGemm split = new ColumnSplitGemm(args[0], args[1], transposed(m, 1), out, threads);
         BlasThreads.use(1);
         split.run();
         double scale = Math.max(once.amaxNumber().doubleValue(), Float.MIN_NORMAL);
@@ -343,11 +339,15 @@ public final class PlannedGraph {
         return max;
     }
 
+    /** Whether a matmul transposes its first operand (0), its second (1) or its result (2). */
+    private static boolean transposed(Mmul m, int which) {
+        long[] iArgs = m.iArgs();
+        return iArgs.length > which && iArgs[which] != 0;
+    }
+
     /** 2 x (output elements) x (inner dimension) of a planned matmul. */
     private static double gemmFlops(Mmul m, INDArray a, INDArray out) {
-        long[] iArgs = m.iArgs();
-        boolean transposeA = iArgs.length > 0 && iArgs[0] != 0;
-        long inner = a.size(transposeA ? a.rank() - 2 : a.rank() - 1);
+        long inner = a.size(transposed(m, 0) ? a.rank() - 2 : a.rank() - 1);
         return 2.0 * out.length() * inner;
     }
 
